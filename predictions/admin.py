@@ -1,0 +1,142 @@
+import csv
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .models import Food, Prediction
+
+
+@admin.register(Food)
+class FoodAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "key", "imagenet_index", "energy_kcal", "protein_g", "carbohydrate_g", "fat_g", "fibre_g", "fdc_id", "nutrition_verified"]
+    search_fields = ["display_name", "key", "fdc_description"]
+    list_filter = ["nutrition_verified", ("energy_kcal", admin.EmptyFieldListFilter)]
+
+
+class ConfidenceBandFilter(admin.SimpleListFilter):
+    title = "confidence band"
+    parameter_name = "band"
+
+    def lookups(self, request, model_admin):
+        return [("good", "good (> 90 %)"), ("acceptable", "acceptable (80–90 %)"), ("low", "low (< 80 %)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "good":
+            return queryset.filter(confidence__gt=0.9)
+        if self.value() == "acceptable":
+            return queryset.filter(confidence__gte=0.8, confidence__lte=0.9)
+        if self.value() == "low":
+            return queryset.filter(confidence__lt=0.8)
+        return queryset
+
+
+class FeedbackFilter(admin.SimpleListFilter):
+    title = "feedback"
+    parameter_name = "feedback"
+
+    def lookups(self, request, model_admin):
+        return [("none", "no feedback"), ("correct", "confirmed"), ("corrected", "corrected")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(feedback_at__isnull=True)
+        if self.value() == "correct":
+            return queryset.filter(feedback_correct=True)
+        if self.value() == "corrected":
+            return queryset.filter(feedback_correct=False)
+        return queryset
+
+
+class ModelVersionFilter(admin.SimpleListFilter):
+    title = "model version"
+    parameter_name = "model_version"
+
+    def lookups(self, request, model_admin):
+        versions = Prediction.objects.exclude(model_version="").values_list("model_version", flat=True).distinct().order_by("model_version")
+        return [(version, version) for version in versions]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model_version=self.value()) if self.value() else queryset
+
+
+EXPORT_FIELDS = [
+    "id", "created_at", "status", "status_code", "reason_code", "source", "user_id", "food__key", "confidence", "no_food",
+    "food_mass", "processing_time_seconds", "model_name", "model_version", "model_sha256", "ab_arm", "image_width",
+    "image_height", "image_size_bytes", "image_sha256", "brightness", "contrast", "sharpness", "feedback_correct",
+    "feedback_food__key", "feedback_text", "feedback_at", "mirrored_at", "mlflow_run_id", "mlflow_step",
+]
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ["id", "thumbnail", "created_at", "label_display", "confidence_percent", "model_version", "status", "feedback_display", "mirrored"]
+    list_filter = [
+        "status", ("food", admin.RelatedOnlyFieldListFilter), ModelVersionFilter, ConfidenceBandFilter, "no_food",
+        FeedbackFilter, "source", ("created_at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["food__display_name", "food__key", "user__username", "image_sha256", "mlflow_run_id", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["food", "feedback_food"]
+    actions = ["export_csv"]
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user", "session_key"]}),
+        ("Recognition", {"fields": ["food", "confidence", "no_food", "food_mass", "top_k", "processing_time_seconds", "quality_hints"]}),
+        ("Model", {"fields": ["model_name", "model_version", "model_sha256", "ab_arm"]}),
+        ("Image", {"fields": ["image", "image_format", "image_width", "image_height", "image_size_bytes", "image_sha256", "brightness", "contrast", "sharpness"]}),
+        ("Feedback", {"fields": ["feedback_correct", "feedback_food", "feedback_text", "feedback_at"]}),
+        ("MLflow", {"fields": ["mirrored_at", "mlflow_run_id", "mlflow_step", "mirror_attempts", "mirror_claimed_at", "mirror_error"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["image_preview"] + [field.name for field in Prediction._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="photo")
+    def thumbnail(self, obj):
+        if not obj.image:
+            return "—"
+        return format_html('<img src="{}" alt="" style="height:48px;width:48px;object-fit:cover;border-radius:4px">', obj.image.url)
+
+    @admin.display(description="photo")
+    def image_preview(self, obj):
+        if not obj.image:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-width:320px;max-height:320px">', obj.image.url)
+
+    @admin.display(description="food", ordering="food__display_name")
+    def label_display(self, obj):
+        return obj.label
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_percent(self, obj):
+        return "—" if obj.confidence is None else f"{obj.confidence:.0%} ({obj.confidence_band})"
+
+    @admin.display(description="feedback")
+    def feedback_display(self, obj):
+        if not obj.has_feedback:
+            return "—"
+        if obj.feedback_correct:
+            return "confirmed"
+        return f"→ {obj.feedback_food or obj.feedback_text}"
+
+    @admin.display(description="mirrored", boolean=True)
+    def mirrored(self, obj):
+        return obj.mirrored_at is not None
+
+    @admin.action(description="Export selected predictions as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="predictions-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(EXPORT_FIELDS)
+        for row in queryset.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
+            writer.writerow(row)
+        return response

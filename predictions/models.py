@@ -1,0 +1,174 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Food(models.Model):
+    """A food the model can name, with nutrition facts per 100 g from USDA FoodData Central."""
+
+    key = models.SlugField(max_length=100, unique=True)
+    display_name = models.CharField(max_length=150)
+    imagenet_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    fdc_id = models.PositiveIntegerField("FoodData Central id", null=True, blank=True)
+    fdc_description = models.CharField(max_length=255, blank=True)
+    energy_kcal = models.FloatField(null=True, blank=True)
+    protein_g = models.FloatField(null=True, blank=True)
+    carbohydrate_g = models.FloatField(null=True, blank=True)
+    fat_g = models.FloatField(null=True, blank=True)
+    fibre_g = models.FloatField(null=True, blank=True)
+    nutrition_verified = models.BooleanField(
+        default=False, help_text="The FDC id and values were checked against a copy of the USDA tables."
+    )
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def has_nutrition(self) -> bool:
+        return self.energy_kcal is not None
+
+    def nutrition(self) -> dict | None:
+        if not self.has_nutrition:
+            return None
+        return {
+            "per_grams": 100,
+            "energy_kcal": self.energy_kcal,
+            "protein_g": self.protein_g,
+            "carbohydrate_g": self.carbohydrate_g,
+            "fat_g": self.fat_g,
+            "fibre_g": self.fibre_g,
+            "source": "USDA FoodData Central",
+            "fdc_id": self.fdc_id,
+        }
+
+
+class PredictionQuerySet(models.QuerySet):
+    def ok(self):
+        return self.filter(status=Prediction.Status.OK)
+
+    def owned_by(self, *, user, session_key: str | None):
+        if user is not None and user.is_authenticated:
+            return self.filter(user=user)
+        if not session_key:
+            return self.none()
+        return self.filter(user__isnull=True, session_key=session_key)
+
+
+class Prediction(models.Model):
+    """One recognition request: the database row is the record of truth.
+
+    Rejected and failed requests are rows too (status, reason, no image), so that
+    error rates are real.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        REJECTED = "rejected", "Rejected (bad input)"
+        FAILED = "failed", "Failed (server error)"
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web form"
+        API = "api", "JSON API"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
+    status_code = models.PositiveSmallIntegerField(default=200)
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason = models.TextField(blank=True)
+    source = models.CharField(max_length=5, choices=Source.choices, default=Source.WEB)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="predictions")
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+
+    # What the model said.
+    food = models.ForeignKey(Food, null=True, blank=True, on_delete=models.PROTECT, related_name="predictions")
+    confidence = models.FloatField(null=True, blank=True)
+    top_k = models.JSONField(default=list, blank=True)
+    no_food = models.BooleanField(default=False)
+    food_mass = models.FloatField(null=True, blank=True)
+    processing_time_seconds = models.FloatField(null=True, blank=True)
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=50, blank=True)
+    model_sha256 = models.CharField(max_length=64, blank=True)
+    ab_arm = models.CharField("A/B arm", max_length=20, blank=True)
+
+    # The photo (stored re-encoded, without metadata) and its input statistics.
+    image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True)
+    image_format = models.CharField(max_length=10, blank=True)
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
+    image_size_bytes = models.PositiveIntegerField(null=True, blank=True)
+    image_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    brightness = models.FloatField(null=True, blank=True)
+    contrast = models.FloatField(null=True, blank=True)
+    sharpness = models.FloatField(null=True, blank=True)
+    quality_hints = models.JSONField(default=list, blank=True)
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
+
+    # Ground truth from the user.
+    feedback_correct = models.BooleanField(null=True, blank=True)
+    feedback_food = models.ForeignKey(Food, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    feedback_text = models.CharField(max_length=100, blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
+
+    # Mirroring into MLflow.
+    mirrored_at = models.DateTimeField(null=True, blank=True)
+    mlflow_run_id = models.CharField(max_length=64, blank=True)
+    mlflow_step = models.BigIntegerField(null=True, blank=True)
+    mirror_attempts = models.PositiveIntegerField(default=0)
+    mirror_claimed_at = models.DateTimeField(null=True, blank=True)
+    mirror_error = models.TextField(blank=True)
+
+    objects = PredictionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["created_at"], name="prediction_created_idx"),
+            models.Index(fields=["status", "created_at"], name="prediction_status_time_idx"),
+            models.Index(fields=["food", "created_at"], name="prediction_food_time_idx"),
+            models.Index(fields=["model_version", "created_at"], name="prediction_version_time_idx"),
+            models.Index(fields=["user", "created_at"], name="prediction_user_time_idx"),
+            models.Index(fields=["feedback_at"], name="prediction_feedback_idx"),
+            models.Index(
+                fields=["created_at"],
+                name="prediction_unmirrored_idx",
+                condition=Q(mirrored_at__isnull=True, status="ok"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.label}"
+
+    @property
+    def label(self) -> str:
+        if self.status != self.Status.OK:
+            return self.get_status_display()
+        if self.no_food:
+            return "No food recognised"
+        return self.food.display_name if self.food else "?"
+
+    @property
+    def confidence_band(self) -> str | None:
+        if self.confidence is None:
+            return None
+        if self.confidence > 0.9:
+            return "good"
+        if self.confidence >= 0.8:
+            return "acceptable"
+        return "low"
+
+    @property
+    def has_feedback(self) -> bool:
+        return self.feedback_at is not None
+
+    @property
+    def true_food_key(self) -> str | None:
+        """The ground truth from feedback, if any."""
+        if self.feedback_correct:
+            return self.food.key if self.food else None
+        if self.feedback_food_id:
+            return self.feedback_food.key
+        return None

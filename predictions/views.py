@@ -1,0 +1,80 @@
+"""Server-rendered pages: upload, result with feedback, history. Views only translate HTTP."""
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .forms import FeedbackForm
+from .http import owner_session_key, predict_from_request
+from .images import ImageRejected
+from .inference import ModelUnavailable
+from .models import Prediction
+from .selectors import foods_by_key, prediction_get_for_owner, prediction_list_for_owner
+from .services import FeedbackInvalid, prediction_feedback_set
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    if request.method == "GET":
+        return render(request, "predictions/upload.html")
+    try:
+        prediction = predict_from_request(request, field="image", source=Prediction.Source.WEB)
+    except ImageRejected as exc:
+        return render(request, "predictions/upload.html", {"error": exc.message}, status=exc.status)
+    except ModelUnavailable:
+        message = "Recognition is not available right now. Please try again in a minute."
+        return render(request, "predictions/upload.html", {"error": message}, status=503)
+    return redirect("predictions:detail", prediction_id=prediction.pk)
+
+
+def _owned_or_404(request, prediction_id: int) -> Prediction:
+    prediction = prediction_get_for_owner(prediction_id=prediction_id, user=request.user, session_key=owner_session_key(request))
+    if prediction is None:
+        raise Http404("No such prediction of yours.")
+    return prediction
+
+
+def detail(request, prediction_id: int, form: FeedbackForm | None = None, status: int = 200):
+    prediction = _owned_or_404(request, prediction_id)
+    names = foods_by_key([item["food"] for item in prediction.top_k])
+    alternatives = [
+        {"food": names.get(item["food"]), "key": item["food"], "percent": item["confidence"] * 100} for item in prediction.top_k
+    ]
+    if form is None:
+        initial = {}
+        if prediction.has_feedback:
+            initial = {
+                "correct": "yes" if prediction.feedback_correct else "no",
+                "food": prediction.feedback_food.key if prediction.feedback_food else None,
+                "food_text": prediction.feedback_text,
+            }
+        form = FeedbackForm(initial=initial)
+    context = {"prediction": prediction, "alternatives": alternatives, "form": form}
+    return render(request, "predictions/detail.html", context, status=status)
+
+
+@require_POST
+def feedback(request, prediction_id: int):
+    prediction = _owned_or_404(request, prediction_id)
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        return detail(request, prediction_id, form=form, status=400)
+    food = form.cleaned_data["food"]
+    try:
+        prediction_feedback_set(
+            prediction=prediction,
+            correct=form.cleaned_data["correct"],
+            food_key=food.key if food else "",
+            food_text=form.cleaned_data["food_text"],
+        )
+    except FeedbackInvalid as exc:
+        form.add_error(None, str(exc))
+        return detail(request, prediction_id, form=form, status=400)
+    return redirect("predictions:detail", prediction_id=prediction.pk)
+
+
+def history(request):
+    predictions = prediction_list_for_owner(user=request.user, session_key=owner_session_key(request))
+    page = Paginator(predictions, 24).get_page(request.GET.get("page"))
+    return render(request, "predictions/history.html", {"page": page})

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+import skimage
+
+
+SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def catalogue(db):
+    from predictions.services import food_catalogue_load
+
+    food_catalogue_load()
+
+
+@pytest.fixture(scope="session")
+def coffee_png() -> bytes:
+    return (SKIMAGE_DATA / "coffee.png").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def cat_png() -> bytes:
+    return (SKIMAGE_DATA / "chelsea.png").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def astronaut_png() -> bytes:
+    return (SKIMAGE_DATA / "astronaut.png").read_bytes()

@@ -1,0 +1,121 @@
+"""The real EfficientNet-Lite0 on real photos from the scikit-image wheel."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from predictions.inference import (
+    FoodClassifier,
+    Manifest,
+    ModelIncompatible,
+    WeightsCorrupt,
+    WeightsMissing,
+    bundled_weights_path,
+    imagenet_manifest,
+    sha256_file,
+)
+from predictions.serving import load_bundled_model
+
+
+@pytest.fixture(scope="module")
+def classifier() -> FoodClassifier:
+    torch.set_num_threads(2)
+    return load_bundled_model().classifier
+
+
+def recognise(classifier, data: bytes):
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    return classifier.recognise(image, food_mass_threshold=0.1, top_k=5)
+
+
+def test_coffee_photo_is_an_espresso(classifier, coffee_png):
+    result = recognise(classifier, coffee_png)
+
+    assert result.no_food is False
+    assert result.food_key == "espresso"
+    assert result.confidence > 0.8
+    assert [score.key for score in result.top_k][:2] == ["espresso", "cup"]
+    assert sum(score.confidence for score in result.top_k) <= 1.0 + 1e-6
+
+
+def test_cat_photo_is_no_food(classifier, cat_png):
+    result = recognise(classifier, cat_png)
+
+    assert result.no_food is True
+    assert result.food_key is None
+    assert result.food_mass < 0.1
+
+
+def test_astronaut_photo_is_no_food(classifier, astronaut_png):
+    assert recognise(classifier, astronaut_png).no_food is True
+
+
+def test_threshold_decides_no_food(classifier, coffee_png):
+    image = Image.open(io.BytesIO(coffee_png)).convert("RGB")
+
+    assert classifier.recognise(image, food_mass_threshold=0.99, top_k=5).no_food is True
+
+
+def test_embedding_is_compact_and_normalised(classifier, coffee_png):
+    embedding = recognise(classifier, coffee_png).embedding
+
+    assert embedding.shape == (64,)
+    assert embedding.dtype == np.float32
+    assert np.linalg.norm(embedding) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_tableware_counts_as_evidence_of_food(classifier):
+    probabilities = torch.zeros(1000)
+    probabilities[923] = 0.6  # plate
+    probabilities[963] = 0.05  # pizza
+    probabilities[281] = 0.35  # tabby cat
+    result = classifier.interpret(probabilities, torch.zeros(1280), food_mass_threshold=0.1, top_k=3)
+
+    assert result.no_food is False
+    assert result.food_key == "pizza"
+    assert result.confidence == pytest.approx(1.0)
+    assert result.food_mass == pytest.approx(0.65)
+
+
+def test_wrong_sha256_is_refused(tmp_path):
+    weights = bundled_weights_path()
+    manifest = imagenet_manifest("0" * 64)
+
+    with pytest.raises(WeightsCorrupt, match="does not match"):
+        FoodClassifier.load(manifest, weights)
+
+
+def test_missing_weights_are_named(tmp_path):
+    with pytest.raises(WeightsMissing):
+        FoodClassifier.load(imagenet_manifest(""), tmp_path / "nothing.pt")
+
+
+def test_garbage_weights_are_corrupt(tmp_path):
+    path = tmp_path / "weights.pt"
+    path.write_bytes(b"not a state dict at all")
+
+    with pytest.raises(WeightsCorrupt):
+        FoodClassifier.load(imagenet_manifest(sha256_file(path)), path)
+
+
+def test_weights_of_another_shape_are_incompatible(tmp_path):
+    state = torch.load(bundled_weights_path(), weights_only=True)
+    path = tmp_path / "weights.pt"
+    torch.save(state, path)
+    manifest = Manifest(architecture="efficientnet-lite0", class_names=["a", "b"], food_indices=[0, 1], weights_sha256=sha256_file(path))
+
+    with pytest.raises(ModelIncompatible, match="do not fit"):
+        FoodClassifier.load(manifest, path)
+
+
+def test_manifest_round_trips_and_validates():
+    manifest = imagenet_manifest("abc")
+
+    assert Manifest.from_json(manifest.to_json()) == manifest
+    with pytest.raises(ModelIncompatible):
+        Manifest.from_json('{"architecture": "resnet-9000", "class_names": ["a"], "food_indices": [0]}')
+    with pytest.raises(ModelIncompatible):
+        Manifest.from_json('{"architecture": "efficientnet-lite0", "class_names": ["a"], "food_indices": [3]}')

@@ -1,0 +1,177 @@
+from django.db import models
+
+
+class JobRun(models.Model):
+    """The outcome of one background job (mirror batch, drift report, alert check, ...), shown in admin and API."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=100, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    items = models.PositiveIntegerField(default=0, help_text="How many things the job handled (predictions mirrored, ...).")
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ServingRun(models.Model):
+    """The MLflow run that holds the mirrored predictions of one model version on one day."""
+
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=50)
+    day = models.DateField()
+    run_id = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model_name", "model_version", "day"], name="serving_run_per_version_day")]
+
+    def __str__(self):
+        return f"{self.model_name} v{self.model_version} {self.day}"
+
+
+class ModelEvent(models.Model):
+    """What happened to the served model in a process: loaded, alias moved, refused (with why)."""
+
+    class Kind(models.TextChoices):
+        LOADED = "loaded", "Loaded"
+        SWITCHED = "switched", "Switched to a new version"
+        REFUSED = "refused", "New version refused"
+        PROMOTED = "promoted", "Promoted"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=50)
+    alias = models.CharField(max_length=50, blank=True)
+    message = models.TextField(blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Evaluation(models.Model):
+    """Quality of one model version on a labelled set or on user feedback; mirrored as an MLflow evaluation run."""
+
+    class Source(models.TextChoices):
+        DATASET = "dataset", "Labelled dataset"
+        FEEDBACK = "feedback", "User feedback"
+        TRAINING = "training", "Training test split"
+        MANUAL = "manual", "Registered through the API"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    model_name = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=50, db_index=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    accuracy = models.FloatField()
+    precision = models.FloatField()
+    recall = models.FloatField()
+    f1_score = models.FloatField()
+    sample_count = models.PositiveIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    mlflow_run_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class DriftReport(models.Model):
+    """A stored drift report for a baseline window against a recent window."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    baseline_start = models.DateTimeField()
+    baseline_end = models.DateTimeField()
+    recent_start = models.DateTimeField()
+    recent_end = models.DateTimeField()
+    model_version = models.CharField(max_length=50, blank=True)
+    drift_detected = models.BooleanField(default=False)
+    drift_score = models.FloatField(null=True, blank=True)
+    verdict = models.CharField(max_length=20, default="insufficient_data")
+    results = models.JSONField(default=dict)
+    mlflow_run_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class AlertRule(models.Model):
+    """A condition on a monitored metric; editable in admin."""
+
+    class Metric(models.TextChoices):
+        ERROR_RATE = "error_rate_percent", "Error rate (%)"
+        P95_LATENCY = "p95_response_time_seconds", "p95 response time (s)"
+        AVG_CONFIDENCE = "avg_confidence", "Average confidence (0-1)"
+        DRIFT = "drift_detected", "Drift detected (1 = yes)"
+        MIRROR_BACKLOG_AGE = "mirror_backlog_age_seconds", "Age of the oldest unmirrored prediction (s)"
+
+    class Operator(models.TextChoices):
+        GT = "gt", ">"
+        LT = "lt", "<"
+
+    name = models.CharField(max_length=100, unique=True)
+    metric = models.CharField(max_length=40, choices=Metric.choices)
+    operator = models.CharField(max_length=2, choices=Operator.choices)
+    threshold = models.FloatField()
+    window_minutes = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    email_to = models.CharField(max_length=500, blank=True, help_text="Comma-separated addresses.")
+    webhook_url = models.URLField(blank=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Alert(models.Model):
+    """One episode of a rule's condition holding: opened once, resolved when it clears."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    last_value = models.FloatField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule"], condition=models.Q(status="open"), name="one_open_alert_per_rule"),
+        ]
+
+
+class AlertDelivery(models.Model):
+    """One notification of an alert through one channel, with its outcome."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=10, default="opened")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    target = models.CharField(max_length=500)
+    delivered = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

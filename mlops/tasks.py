@@ -1,0 +1,1 @@
+"""Celery tasks: thin wrappers that take ids, re-fetch and call a service."""

@@ -146,6 +146,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG  # serve static without collectstatic while developing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(envstr("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
 NUTRILEARN_SERVE_MEDIA = envbool("NUTRILEARN_SERVE_MEDIA", "1")
@@ -178,7 +179,7 @@ NUTRILEARN_TOP_K = envint("NUTRILEARN_TOP_K", 5)
 # Threads per process for inference; processes x threads should not exceed the cores.
 NUTRILEARN_TORCH_THREADS = envint("NUTRILEARN_TORCH_THREADS", min(4, os.cpu_count() or 1))
 NUTRILEARN_DARK_BRIGHTNESS = envfloat("NUTRILEARN_DARK_BRIGHTNESS", 0.12)
-NUTRILEARN_BLUR_SHARPNESS = envfloat("NUTRILEARN_BLUR_SHARPNESS", 0.0015)
+NUTRILEARN_BLUR_SHARPNESS = envfloat("NUTRILEARN_BLUR_SHARPNESS", 0.001)
 
 # Celery. The filesystem transport is the embedded default so that the whole app
 # runs with no broker installed; Redis is used as soon as REDIS_URL is given.

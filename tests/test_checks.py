@@ -1,0 +1,22 @@
+from django.core.checks import run_checks
+
+
+def check_ids() -> set[str]:
+    return {message.id for message in run_checks()}
+
+
+def test_a_threshold_outside_zero_to_one_is_an_error(settings):
+    settings.NUTRILEARN_FOOD_MASS_THRESHOLD = 1.5
+
+    assert "nutrilearn.E001" in check_ids()
+
+
+def test_production_on_embedded_defaults_warns(settings):
+    settings.DEBUG = False
+    settings.CELERY_BROKER_URL = "filesystem://"
+
+    assert {"nutrilearn.W001", "nutrilearn.W003"} <= check_ids()
+
+
+def test_default_test_configuration_has_no_errors():
+    assert not {i for i in check_ids() if i.startswith("nutrilearn.E")}

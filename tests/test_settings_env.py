@@ -1,0 +1,42 @@
+"""Settings read from the environment: production refuses to start without a real secret."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_django(**env) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
+    clean.update(DJANGO_SETTINGS_MODULE="nutrilearn.settings", **env)
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = start_django(DJANGO_DEBUG="0")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key():
+    result = start_django(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="short")
+
+    assert "too weak" in result.stderr
+
+
+def test_a_bad_boolean_fails_loudly():
+    result = start_django(DJANGO_DEBUG="maybe")
+
+    assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def test_database_url_overrides_the_embedded_sqlite():
+    default = start_django(DJANGO_DEBUG="1")
+    postgres = start_django(DJANGO_DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/nutrilearn")
+
+    assert default.stdout.strip() == "django.db.backends.sqlite3"
+    assert postgres.stdout.strip() == "django.db.backends.postgresql"

@@ -33,6 +33,10 @@ class ServingRun(models.Model):
     day = models.DateField()
     run_id = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    aggregated_until = models.DateTimeField(
+        null=True, blank=True, help_text="Window aggregates are in MLflow for every window that ends by this time (empty: none yet)."
+    )
+    aggregates_complete = models.BooleanField(default=False, help_text="Every window of the day has its aggregates in MLflow.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["model_name", "model_version", "day"], name="serving_run_per_version_day")]

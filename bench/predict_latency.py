@@ -8,9 +8,10 @@ saved at quality 90: 1024x768 and 4000x3000 (12 MP).
 Each round times one bare forward pass of the served network on a ready
 1x3x224x224 tensor, then one request per photo, so that all three series see the
 same background load. Reported per photo: the median server-side
-processing_time_seconds from the response (validation, decoding, preprocessing,
-inference), the median wall time of the whole request (plus multipart parsing,
-storing the photo, the database write and the JSON response), and both as a ratio
+processing_time_seconds from the response (reading the multipart upload, validation,
+decoding, preprocessing, inference), the median wall time of the whole request (plus
+middleware, storing the photo, the database write, the after-commit enqueue and the
+JSON response), and both as a ratio
 to the median forward pass. Targets: <= 1.5x for 1024x768, <= 2.0x for 12 MP
 (server-side). Also printed: the median time of validating and decoding each photo alone.
 

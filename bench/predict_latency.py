@@ -148,6 +148,8 @@ def main() -> int:
               f"{args.rounds} rounds after {args.warmup} warm-up; in-process test client, SQLite")
         print(f"bare forward pass, 1x3x{size}x{size} tensor: median {forward_ms:.1f} ms "
               f"(min {min(forward) * 1000:.1f}, max {max(forward) * 1000:.1f})")
+        if forward_ms > 1.3 * min(forward) * 1000:
+            print("warning: the median forward pass is over 1.3x its minimum: the machine was busy, the ratios are unreliable")
         met = True
         for label, data in photos.items():
             server_ms = statistics.median(server[label]) * 1000

@@ -10,13 +10,23 @@ top-N heap instead of sorting the window.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet
+from django.db.models import Avg, CharField, Count, F, FloatField, Func, IntegerField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from predictions.models import Prediction
+from predictions.models import Food, Prediction
+
+from .calibration import (
+    accuracy_change_test,
+    estimated_accuracy,
+    expected_calibration_error,
+    macro_scores,
+    maximum_calibration_error,
+    reliability_table,
+)
+from .models import DriftReport, Evaluation
 
 
 def predictions_in_window(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
@@ -130,9 +140,506 @@ def confidence_summary(*, start: datetime | None, end: datetime | None, model_ve
 
 def mirror_backlog() -> dict:
     """How many successful predictions wait to be mirrored into MLflow, and the age in seconds of the oldest (0 when none)."""
-    totals = Prediction.objects.order_by().filter(status=Prediction.Status.OK, mirrored_at__isnull=True).aggregate(
-        count=Count("id"), oldest=Min("created_at")
+    totals = (
+        Prediction.objects.order_by()
+        .filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
+        .aggregate(count=Count("id"), oldest=Min("created_at"))
     )
     oldest = totals["oldest"]
     age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return {"count": totals["count"], "oldest_age_seconds": age}
+
+
+class Day(Func):
+    """The UTC calendar day of a datetime as 'YYYY-MM-DD', computed natively by each database (no Python callbacks)."""
+
+    output_field = CharField()
+    template = "CAST(CAST(%(expressions)s AS DATE) AS VARCHAR(10))"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite stores aware datetimes as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 10)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(CAST((%(expressions)s AT TIME ZONE 'UTC') AS DATE) AS TEXT)", **extra)
+
+
+class ConfidenceBin(Func):
+    """Equal-width bin index of a confidence in [0, 1] (1.0 lands in an extra bin, folded into the last by the caller)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, *, bins: int):
+        super().__init__(expression, Value(bins))
+
+    def as_sql(self, compiler, connection, **extra):
+        # Confidences are non-negative, so truncation is floor on every backend.
+        return super().as_sql(compiler, connection, template="CAST(FLOOR(%(expressions)s) AS INTEGER)", arg_joiner=" * ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)", arg_joiner=" * ", **extra)
+
+
+def successful_predictions(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
+    return predictions_in_window(start=start, end=end, model_version=model_version).filter(status=Prediction.Status.OK)
+
+
+def _food_names(food_ids) -> dict:
+    return dict(Food.objects.filter(pk__in=[food_id for food_id in food_ids if food_id is not None]).values_list("pk", "display_name"))
+
+
+def food_counts(queryset: QuerySet[Prediction], *, limit: int = 10) -> list[dict]:
+    """The most frequent foods of ``queryset``: [{food, name, count}], "no food recognised" included as food None."""
+    rows = list(queryset.values("food_id").annotate(count=Count("id")).order_by("-count", "food_id")[:limit])
+    names = _food_names(row["food_id"] for row in rows)
+    keys = dict(Food.objects.filter(pk__in=names).values_list("pk", "key"))
+    return [
+        {"food": keys.get(row["food_id"]), "name": names.get(row["food_id"], "No food recognised"), "count": row["count"]} for row in rows
+    ]
+
+
+def counts_by_day(queryset: QuerySet[Prediction]) -> dict[str, int]:
+    """{'YYYY-MM-DD': count} in day order (UTC days)."""
+    rows = queryset.annotate(day=Day("created_at")).values("day").annotate(count=Count("id")).order_by("day")
+    return {str(row["day"]): row["count"] for row in rows}
+
+
+def user_activity(queryset: QuerySet[Prediction]) -> dict:
+    """Distinct users (signed-in users by id, anonymous ones by session) and predictions per user (min, max, avg)."""
+    signed_in = queryset.filter(user__isnull=False).values("user_id").annotate(count=Count("id")).order_by()
+    anonymous = queryset.filter(user__isnull=True).exclude(session_key="").values("session_key").annotate(count=Count("id")).order_by()
+    groups, total, low, high = 0, 0, None, None
+    for grouped in (signed_in, anonymous):
+        part = grouped.aggregate(groups=Count("count"), total=Sum("count"), low=Min("count"), high=Max("count"))
+        if not part["groups"]:
+            continue
+        groups += part["groups"]
+        total += part["total"]
+        low = part["low"] if low is None else min(low, part["low"])
+        high = part["high"] if high is None else max(high, part["high"])
+    return {
+        "unique_users": groups,
+        "predictions_per_user": {"min": low or 0, "max": high or 0, "avg": round(total / groups, 4) if groups else 0.0},
+    }
+
+
+def prediction_statistics(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+    """Successful predictions in [start, end): total, top 10 foods, per day, distinct users and predictions per user."""
+    queryset = successful_predictions(start=start, end=end, model_version=model_version)
+    activity = user_activity(queryset)
+    return {
+        "total_predictions": queryset.count(),
+        "by_food": food_counts(queryset, limit=10),
+        "by_day": counts_by_day(queryset),
+        "unique_users": activity["unique_users"],
+        "predictions_per_user": activity["predictions_per_user"],
+    }
+
+
+def metrics_overview(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+    """The seed's /metrics body: overview, confidence, top foods and predictions by day, over successful predictions."""
+    queryset = successful_predictions(start=start, end=end, model_version=model_version)
+    totals = queryset.aggregate(
+        total=Count("id"),
+        avg=Avg("confidence"),
+        min=Min("confidence"),
+        max=Max("confidence"),
+        unique_foods=Count("food_id", distinct=True),
+    )
+    return {
+        "overview": {
+            "total_predictions": totals["total"],
+            "avg_confidence": totals["avg"],
+            "unique_foods": totals["unique_foods"],
+            "unique_users": user_activity(queryset)["unique_users"],
+        },
+        "confidence": {"avg": totals["avg"], "min": totals["min"], "max": totals["max"]},
+        "top_foods": food_counts(queryset, limit=10),
+        "predictions_by_day": counts_by_day(queryset),
+    }
+
+
+def confidence_bins(queryset: QuerySet[Prediction], *, bins: int, extra: tuple[str, ...] = ()) -> list[dict]:
+    """Rows of (extra..., bin, count, confidence_sum, correct) over predictions with a confidence; bin folded into 0..bins-1."""
+    rows = (
+        queryset.filter(confidence__isnull=False)
+        .annotate(bin=ConfidenceBin(F("confidence"), bins=bins))
+        .values(*extra, "bin")
+        .annotate(count=Count("id"), confidence_sum=Sum("confidence"), correct=Count("id", filter=Q(feedback_correct=True)))
+        .order_by()
+    )
+    return [{**row, "bin": min(int(row["bin"]), bins - 1)} for row in rows]
+
+
+def confidence_histogram(*, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10) -> dict:
+    """Histogram of the confidence of successful predictions in ``bins`` equal-width bins, with summary statistics."""
+    counts = [0] * bins
+    for row in confidence_bins(successful_predictions(start=start, end=end, model_version=model_version), bins=bins):
+        counts[row["bin"]] += row["count"]
+    labels = [f"{index / bins:.2f}-{(index + 1) / bins:.2f}" for index in range(bins)]
+    summary = confidence_summary(start=start, end=end, model_version=model_version)
+    return {
+        "bins": labels,
+        "counts": counts,
+        "total": sum(counts),
+        "statistics": {key: summary[key] for key in ("mean", "median", "std", "min", "max")},
+    }
+
+
+def _label_counts(feedback: QuerySet[Prediction], *, group: str | None = None) -> dict:
+    """Per-class true positives, predicted and actual counts of predictions with feedback, optionally per ``group``.
+
+    The true class of a confirmed prediction is its food; of a corrected one, the
+    catalogue food given or the free text (lower-cased), so foods outside the
+    catalogue still count against recall.
+    """
+    extra = (group,) if group else ()
+    counts: dict = {}
+
+    def bucket(key):
+        return counts.setdefault(key, {"true_positive": {}, "predicted": {}, "actual": {}})
+
+    predicted_rows = feedback.values(*extra, "food_id", "feedback_correct").annotate(count=Count("id")).order_by()
+    for row in predicted_rows:
+        target = bucket(row[group] if group else None)
+        label = ("food", row["food_id"])
+        target["predicted"][label] = target["predicted"].get(label, 0) + row["count"]
+        if row["feedback_correct"]:
+            target["true_positive"][label] = target["true_positive"].get(label, 0) + row["count"]
+            target["actual"][label] = target["actual"].get(label, 0) + row["count"]
+    corrected_rows = (
+        feedback.filter(feedback_correct=False).values(*extra, "feedback_food_id", "feedback_text").annotate(count=Count("id")).order_by()
+    )
+    for row in corrected_rows:
+        target = bucket(row[group] if group else None)
+        if row["feedback_food_id"] is not None:
+            label = ("food", row["feedback_food_id"])
+        else:
+            label = ("text", row["feedback_text"].strip().lower())
+        target["actual"][label] = target["actual"].get(label, 0) + row["count"]
+    return counts
+
+
+def feedback_predictions(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
+    """Successful predictions created in [start, end) whose user said whether they were right."""
+    return successful_predictions(start=start, end=end, model_version=model_version).filter(feedback_correct__isnull=False)
+
+
+def feedback_performance(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+    """Accuracy and macro precision, recall, F1 from user feedback: per model version and per (UTC) day."""
+    feedback = feedback_predictions(start=start, end=end, model_version=model_version)
+    per_version = _label_counts(feedback, group="model_version")
+    per_day = _label_counts(feedback.annotate(day=Day("created_at")), group="day")
+    return {
+        "per_model_version": [{"model_version": version, **macro_scores(**per_version[version])} for version in sorted(per_version)],
+        "per_day": [{"date": str(day), **macro_scores(**per_day[day])} for day in sorted(per_day)],
+    }
+
+
+def calibration_by_version(
+    *, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10, recent_days: int = 7
+) -> list[dict]:
+    """Per model version: ECE and reliability table from feedback in [start, end), and the label-free accuracy estimate.
+
+    The estimate covers the version's predictions in the last ``recent_days`` before
+    ``end`` (now when open), next to the accuracy measured from the feedback of the
+    same days and how many labels that rests on.
+    """
+    labelled: dict[str, list] = {}
+    labelled_queryset = feedback_predictions(start=start, end=end, model_version=model_version)
+    for row in confidence_bins(labelled_queryset, bins=bins, extra=("model_version",)):
+        labelled.setdefault(row["model_version"], []).append(row)
+    recent_end = end or timezone.now()
+    recent_start = max(start, recent_end - timedelta(days=recent_days)) if start else recent_end - timedelta(days=recent_days)
+    recent: dict[str, list] = {}
+    recent_queryset = successful_predictions(start=recent_start, end=recent_end, model_version=model_version)
+    for row in confidence_bins(recent_queryset, bins=bins, extra=("model_version",)):
+        recent.setdefault(row["model_version"], []).append(row)
+    measured = {
+        row["model_version"]: row
+        for row in feedback_predictions(start=recent_start, end=recent_end, model_version=model_version)
+        .values("model_version")
+        .annotate(labels=Count("id"), correct=Count("id", filter=Q(feedback_correct=True)))
+        .order_by()
+    }
+    results = []
+    for version in sorted(set(labelled) | set(recent)):
+        table = reliability_table(*_bin_arrays(labelled.get(version, []), bins))
+        recent_counts, recent_sums, _ = _bin_arrays(recent.get(version, []), bins)
+        estimate = estimated_accuracy(recent_counts, recent_sums, table if any(row.count for row in table) else None)
+        labels = measured.get(version, {}).get("labels", 0)
+        results.append(
+            {
+                "model_version": version,
+                "label_count": sum(row.count for row in table),
+                "expected_calibration_error": expected_calibration_error(table),
+                "maximum_calibration_error": maximum_calibration_error(table),
+                "reliability": [row.as_dict() for row in table],
+                "accuracy_estimate": {
+                    "window_start": recent_start,
+                    "window_end": recent_end,
+                    "estimated_accuracy": estimate["calibrated"] if estimate["calibrated"] is not None else estimate["raw"],
+                    "mean_confidence": estimate["raw"],
+                    "calibrated_bins": estimate["calibrated_bins"],
+                    "prediction_count": estimate["prediction_count"],
+                    "measured_accuracy": measured[version]["correct"] / labels if labels else None,
+                    "measured_label_count": labels,
+                },
+            }
+        )
+    return results
+
+
+def _bin_arrays(rows: list[dict], bins: int):
+    counts, sums, correct = [0] * bins, [0.0] * bins, [0] * bins
+    for row in rows:
+        counts[row["bin"]] += row["count"]
+        sums[row["bin"]] += row["confidence_sum"]
+        correct[row["bin"]] += row["correct"]
+    return counts, sums, correct
+
+
+TREND_RELATIVE_CHANGE = 0.05
+TREND_SIGNIFICANCE = 0.05
+
+
+def evaluation_history(
+    *, start: datetime | None, end: datetime | None, model_version: str | None = None, limit: int = 200
+) -> list[Evaluation]:
+    """Stored evaluations in [start, end), oldest first (the most recent ``limit``)."""
+    queryset = Evaluation.objects.all()
+    if start is not None:
+        queryset = queryset.filter(created_at__gte=start)
+    if end is not None:
+        queryset = queryset.filter(created_at__lt=end)
+    if model_version:
+        queryset = queryset.filter(model_version=model_version)
+    return list(reversed(queryset.order_by("-created_at", "-id")[:limit]))
+
+
+def accuracy_trend(history: list[dict]) -> dict:
+    """The seed's rule (last accuracy more than 5 % above/below the first: improving/degrading) plus a significance test.
+
+    The test is a two-proportion z-test between the first and last points when both
+    say how many samples they rest on; ``significant`` is p < 0.05.
+    """
+    if not history:
+        return {"trend": "no_data", "change_percent": None, "test": None}
+    if len(history) < 2:
+        return {"trend": "insufficient_data", "change_percent": None, "test": None}
+    first, last = history[0], history[-1]
+    change = (last["accuracy"] - first["accuracy"]) / first["accuracy"] if first["accuracy"] else None
+    if change is None:
+        trend = "improving" if last["accuracy"] > 0 else "stable"
+    elif change > TREND_RELATIVE_CHANGE:
+        trend = "improving"
+    elif change < -TREND_RELATIVE_CHANGE:
+        trend = "degrading"
+    else:
+        trend = "stable"
+    test = None
+    if first.get("sample_count") and last.get("sample_count"):
+        test = accuracy_change_test(
+            first_correct=round(first["accuracy"] * first["sample_count"]),
+            first_total=first["sample_count"],
+            last_correct=round(last["accuracy"] * last["sample_count"]),
+            last_total=last["sample_count"],
+        )
+        test["significant"] = test["p_value"] < TREND_SIGNIFICANCE
+    return {"trend": trend, "change_percent": None if change is None else round(100 * change, 4), "test": test}
+
+
+def performance_report(*, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10) -> dict:
+    """Evaluation history with its trend, feedback performance per version and day, and calibration per version."""
+    evaluations = evaluation_history(start=start, end=end, model_version=model_version)
+    history = [
+        {
+            "timestamp": evaluation.created_at,
+            "accuracy": evaluation.accuracy,
+            "precision": evaluation.precision,
+            "recall": evaluation.recall,
+            "f1_score": evaluation.f1_score,
+            "model_version": evaluation.model_version,
+            "source": evaluation.source,
+            "sample_count": evaluation.sample_count,
+            "run_id": evaluation.mlflow_run_id,
+        }
+        for evaluation in evaluations
+    ]
+    trend = accuracy_trend(history)
+    total = Evaluation.objects.all()
+    if model_version:
+        total = total.filter(model_version=model_version)
+    return {
+        "current": history[-1] if history else None,
+        "history": history,
+        "trend": trend["trend"],
+        "trend_change_percent": trend["change_percent"],
+        "trend_test": trend["test"],
+        "total_evaluations": total.count(),
+        "feedback": feedback_performance(start=start, end=end, model_version=model_version),
+        "calibration": calibration_by_version(start=start, end=end, model_version=model_version, bins=bins),
+    }
+
+
+PREDICTION_METRICS = ("confidence", "processing_time_seconds")
+EVALUATION_METRICS = ("accuracy", "precision", "recall", "f1_score")
+HISTORY_METRICS = PREDICTION_METRICS + EVALUATION_METRICS
+
+
+def metric_history(
+    *, metric_name: str, limit: int, start: datetime | None, end: datetime | None, model_version: str | None = None
+) -> list[dict]:
+    """The last ``limit`` points of a metric, oldest first: per prediction (confidence, latency) or per evaluation.
+
+    Raises ValueError for a metric this project does not record.
+    """
+    if metric_name in PREDICTION_METRICS:
+        rows = (
+            successful_predictions(start=start, end=end, model_version=model_version)
+            .filter(**{f"{metric_name}__isnull": False})
+            .order_by("-created_at", "-id")
+            .values("id", "created_at", metric_name, "model_version", "mlflow_run_id", "mlflow_step")[:limit]
+        )
+        return [
+            {
+                "timestamp": row["created_at"],
+                "value": row[metric_name],
+                "step": row["mlflow_step"] if row["mlflow_step"] is not None else row["id"],
+                "run_id": row["mlflow_run_id"],
+                "prediction_id": row["id"],
+                "model_version": row["model_version"],
+            }
+            for row in reversed(list(rows))
+        ]
+    if metric_name in EVALUATION_METRICS:
+        return [
+            {
+                "timestamp": evaluation.created_at,
+                "value": getattr(evaluation, metric_name),
+                "step": index,
+                "run_id": evaluation.mlflow_run_id,
+                "evaluation_id": evaluation.pk,
+                "model_version": evaluation.model_version,
+            }
+            for index, evaluation in enumerate(evaluation_history(start=start, end=end, model_version=model_version, limit=limit))
+        ]
+    raise ValueError(f"unknown metric {metric_name!r}; choose one of: {', '.join(HISTORY_METRICS)}")
+
+
+def recent_predictions_as_runs(*, limit: int, start: datetime | None, end: datetime | None, model_version: str | None = None) -> list[dict]:
+    """The most recent successful predictions shaped like the seed's one-run-per-prediction MLflow runs.
+
+    ``run_id`` is the serving run the prediction was mirrored into (empty until mirrored).
+    """
+    rows = (
+        successful_predictions(start=start, end=end, model_version=model_version)
+        .select_related("food")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    runs = []
+    for prediction in rows:
+        finished = prediction.created_at + timedelta(seconds=prediction.processing_time_seconds or 0)
+        food_name = prediction.food.display_name if prediction.food else "No food recognised"
+        runs.append(
+            {
+                "run_id": prediction.mlflow_run_id,
+                "mlflow_run_id": prediction.mlflow_run_id,
+                "prediction_id": prediction.pk,
+                "experiment_id": None,
+                "status": "FINISHED",
+                "start_time": prediction.created_at.isoformat(),
+                "end_time": finished.isoformat(),
+                "metrics": {"confidence": prediction.confidence, "processing_time_seconds": prediction.processing_time_seconds},
+                "params": {
+                    "food_name": food_name,
+                    "food": prediction.food.key if prediction.food else None,
+                    # Session keys are credentials: anonymous users stay anonymous here.
+                    "user_id": str(prediction.user_id) if prediction.user_id else "anonymous",
+                    "model_version": prediction.model_version,
+                },
+                "tags": {"run_type": "prediction", "model_name": prediction.model_name, "model_version": prediction.model_version},
+            }
+        )
+    return runs
+
+
+def model_versions_with_evaluations(
+    *, registered: list, start: datetime | None, end: datetime | None, model_version: str | None = None
+) -> list[dict]:
+    """Registry versions (``registry.VersionRef``: aliases, sha256, tags) joined with their latest evaluation in [start, end).
+
+    Versions that were evaluated but never registered (such as the bundled ImageNet
+    model) are listed too, with status "unregistered".
+    """
+    evaluations = Evaluation.objects.order_by("-created_at", "-id")
+    if start is not None:
+        evaluations = evaluations.filter(created_at__gte=start)
+    if end is not None:
+        evaluations = evaluations.filter(created_at__lt=end)
+    if model_version:
+        evaluations = evaluations.filter(model_version=model_version)
+    latest: dict[str, Evaluation] = {}
+    counts = dict(evaluations.order_by().values("model_version").annotate(count=Count("id")).values_list("model_version", "count"))
+    for evaluation in evaluations.distinct():
+        latest.setdefault(evaluation.model_version, evaluation)
+        if len(latest) == len(counts):
+            break
+    by_version = {ref.version: ref for ref in registered if not model_version or ref.version == model_version}
+    versions = []
+    for version in sorted(set(by_version) | set(latest), key=_version_order):
+        ref = by_version.get(version)
+        evaluation = latest.get(version)
+        source_run_id = ref.run_id if ref else ""
+        versions.append(
+            {
+                "run_id": evaluation.mlflow_run_id if evaluation and evaluation.mlflow_run_id else source_run_id,
+                "model_version": version,
+                "model_name": ref.name if ref else evaluation.model_name,
+                "timestamp": evaluation.created_at if evaluation else None,
+                "metrics": {
+                    name: (getattr(evaluation, name) if evaluation else None) for name in ("accuracy", "precision", "recall", "f1_score")
+                },
+                "status": "registered" if ref else "unregistered",
+                "registered": ref is not None,
+                "aliases": sorted(ref.aliases) if ref else [],
+                "sha256": ref.sha256 if ref else "",
+                "tags": dict(ref.tags) if ref else {},
+                "source_run_id": source_run_id,
+                "evaluation": None
+                if evaluation is None
+                else {"source": evaluation.source, "sample_count": evaluation.sample_count, "count": counts.get(version, 0)},
+            }
+        )
+    return versions
+
+
+def _version_order(version: str):
+    return (0, int(version), "") if version.isdigit() else (1, 0, version)
+
+
+def drift_report_find(
+    *,
+    baseline_start: datetime,
+    recent_start: datetime,
+    recent_end: datetime,
+    model_version: str | None,
+    threshold: float,
+    tolerance: timedelta = timedelta(minutes=10),
+) -> DriftReport | None:
+    """A stored report for the same windows (their ends within ``tolerance``), version and threshold, newest first; None if none."""
+    candidates = DriftReport.objects.filter(
+        model_version=model_version or "",
+        recent_end__gte=recent_end - tolerance,
+        recent_end__lte=recent_end,
+    ).order_by("-recent_end", "-id")[:20]
+    for report in candidates:
+        shift = recent_end - report.recent_end
+        same_windows = (
+            abs(report.recent_start - (recent_start - shift)) < timedelta(seconds=1)
+            and abs(report.baseline_start - (baseline_start - shift)) < timedelta(seconds=1)
+            and report.baseline_end == report.recent_start
+        )
+        if same_windows and report.results.get("threshold") is not None and math.isclose(report.results["threshold"], threshold):
+            return report
+    return None

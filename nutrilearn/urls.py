@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/mlops/", include("mlops.api_urls")),
     path("api/v1/", include("predictions.api_urls")),
     path("", include("mlops.urls")),
     path("", include("predictions.urls")),

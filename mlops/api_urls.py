@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("experiments", api.ExperimentsView.as_view(), name="mlops-api-experiments"),
+    path("runs", api.RunsView.as_view(), name="mlops-api-runs"),
+    path("metrics", api.MetricsView.as_view(), name="mlops-api-metrics"),
+    path("model-versions", api.ModelVersionsView.as_view(), name="mlops-api-model-versions"),
+    path("register-model", api.RegisterModelView.as_view(), name="mlops-api-register-model"),
+    path("monitoring/predictions", api.PredictionStatsView.as_view(), name="mlops-api-predictions"),
+    path("monitoring/confidence", api.ConfidenceView.as_view(), name="mlops-api-confidence"),
+    path("monitoring/performance", api.PerformanceView.as_view(), name="mlops-api-performance"),
+    path("monitoring/drift", api.DriftView.as_view(), name="mlops-api-drift"),
+    path("monitoring/health", api.HealthView.as_view(), name="mlops-api-health"),
+    path("metrics/history", api.MetricHistoryView.as_view(), name="mlops-api-metric-history"),
+]

@@ -3,15 +3,9 @@
 One browser per test module, a fresh context (cookies, storage: one anonymous user) per test.
 """
 
-import os
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an asyncio event loop in the test thread. Django then
-# refuses ORM calls from that thread (SynchronousOnlyOperation), although nothing
-# here is async: the ORM calls in tests and fixtures are ordinary blocking calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,7 +28,12 @@ def browser():
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an asyncio event loop running in the test thread, so
+    # Django refuses ORM calls from that thread (SynchronousOnlyOperation) although
+    # nothing here is async: the tests' and fixtures' queries are ordinary blocking
+    # calls. Allowed only while a browser is open.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()

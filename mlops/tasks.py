@@ -1,1 +1,41 @@
 """Celery tasks: thin wrappers that take ids, re-fetch and call a service."""
+
+import logging
+
+from celery import shared_task
+
+from . import mirror
+from .tracking import TrackingUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+# Routed to the "mlflow" queue (CELERY_TASK_ROUTES): one consumer when the MLflow store is SQLite.
+@shared_task(
+    autoretry_for=(TrackingUnavailable,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=6,
+)
+def mirror_pending_predictions() -> dict:
+    """Mirror every pending prediction into MLflow in batches; idempotent, takes no ids (it claims rows).
+
+    MLflow unreachable: retried with backoff, then left to the sweeper; nothing is lost.
+    """
+    report = mirror.mirror_pending()
+    if report.more_pending:
+        mirror_pending_predictions.apply_async()
+    return report.as_dict()
+
+
+@shared_task
+def mirror_sweep() -> bool:
+    """Re-enqueue mirroring when predictions wait past the grace period (Redis may have lost their task)."""
+    abandoned = mirror.abandoned_jobs_fail()
+    if abandoned:
+        logger.warning("%d mirror batches were abandoned by a lost worker", abandoned)
+    if not mirror.mirror_due():
+        return False
+    mirror_pending_predictions.apply_async()
+    return True

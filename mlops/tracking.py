@@ -9,6 +9,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -20,11 +24,16 @@ class TrackingUnavailable(Exception):
     """The MLflow store cannot be reached or refused the call."""
 
 
+class TrackingRejected(Exception):
+    """MLflow answered but refused the request itself (invalid data, deleted run): sending it again will not help."""
+
+
 def configure_client_timeouts() -> None:
     """Keep MLflow's HTTP calls short: Celery's retry with backoff does the long waiting."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(getattr(settings, "MLFLOW_HTTP_TIMEOUT_SECONDS", 10)))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(getattr(settings, "MLFLOW_HTTP_MAX_RETRIES", 1)))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.5")
 
 
 def _ensure_local_store() -> None:
@@ -74,3 +83,72 @@ def reset_client() -> None:
     """Forget the cached client and experiment id (after settings change, in tests)."""
     get_client.cache_clear()
     experiment_id.cache_clear()
+
+
+# Serving runs and metric batches (the prediction mirror).
+
+MAX_METRICS_PER_REQUEST = 1000  # MLflow's limit for one log_batch request
+
+# Error codes meaning "the request is wrong", as opposed to "the store is unwell".
+_REJECTION_CODES = frozenset(
+    {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "MALFORMED_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST", "RESOURCE_ALREADY_EXISTS"}
+)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    key: str
+    value: float
+    timestamp_ms: int
+    step: int
+
+
+@contextmanager
+def _named_errors(action: str):
+    """Translate MLflow, HTTP and store errors into TrackingRejected / TrackingUnavailable."""
+    import requests
+    import sqlalchemy.exc
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as exc:
+        error = TrackingRejected if exc.error_code in _REJECTION_CODES else TrackingUnavailable
+        raise error(f"{action}: {exc.error_code}: {exc.message}"[:2000]) from exc
+    except (requests.RequestException, sqlalchemy.exc.OperationalError, OSError) as exc:
+        raise TrackingUnavailable(f"{action}: {exc}"[:2000]) from exc
+
+
+def serving_run_create(*, model_name: str, model_version: str, day: date) -> str:
+    """Create the MLflow run that holds one model version's predictions of one day; returns its id."""
+    with _named_errors("create serving run"):
+        run = get_client().create_run(
+            experiment_id(),
+            run_name=f"serving {model_name} v{model_version} {day.isoformat()}",
+            tags={"run_type": "serving", "model_name": model_name, "model_version": model_version, "serving_day": day.isoformat()},
+        )
+    return run.info.run_id
+
+
+def run_delete(run_id: str) -> None:
+    """Move a run to MLflow's deleted state (used for a serving run that lost a creation race)."""
+    with _named_errors("delete run"):
+        get_client().delete_run(run_id)
+
+
+def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
+    """Log metric points in requests of at most 1,000; returns the number of requests made.
+
+    A point equal to a stored one (key, value, timestamp, step) is stored once, so
+    sending the same points again is harmless.
+    """
+    from mlflow.entities import Metric
+
+    client = get_client()
+    requests_made = 0
+    for start in range(0, len(points), MAX_METRICS_PER_REQUEST):
+        chunk = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points[start : start + MAX_METRICS_PER_REQUEST]]
+        with _named_errors(f"log_batch of {len(chunk)} metrics to run {run_id}"):
+            client.log_batch(run_id, metrics=chunk, synchronous=True)
+        requests_made += 1
+    return requests_made

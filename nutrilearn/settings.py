@@ -201,6 +201,10 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": 1,
         "socket_timeout": 2,
+        # Publishing tries the connection once instead of retrying for the connect
+        # timeout (kombu's default would hold an upload for ~2 s while Redis is down).
+        # The worker's consumer reconnects through its own loop (broker_connection_retry).
+        "max_retries": 0,
     }
 # The upload path must never wait on the broker: publishing gives up quickly and
 # the periodic sweeper re-enqueues whatever was not published.
@@ -217,13 +221,39 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "0")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every MLflow write goes through the "mlflow" queue. With the embedded SQLite
+# MLflow store (one writer at a time) consume it with exactly one process:
+#   celery -A nutrilearn worker -Q mlflow -c 1     (and another worker for -Q celery)
+# With an `mlflow server` the queue may have several consumers.
+CELERY_TASK_ROUTES = {
+    "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
+}
+CELERY_BEAT_SCHEDULE: dict = {
+    "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
+}
+
+# Mirroring predictions into MLflow (mlops/mirror.py).
+NUTRILEARN_MIRROR_BATCH_SIZE = envint("NUTRILEARN_MIRROR_BATCH_SIZE", 2000)
+# A prediction not mirrored this long after it was stored is re-enqueued by the sweeper.
+NUTRILEARN_MIRROR_GRACE_SECONDS = envfloat("NUTRILEARN_MIRROR_GRACE_SECONDS", 30.0)
+# A claim older than this belongs to a worker that died; its rows are claimed again.
+NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = envfloat("NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS", 120.0)
+# After this many rejected attempts a prediction is "poison": kept, shown, no longer retried.
+NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
+# How long one mirror task keeps taking batches before handing over to a fresh task.
+NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
+# Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
+NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
 
 # MLflow: the embedded default is a SQLite-backed store with an artefact folder.
 MLFLOW_TRACKING_URI = envstr("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow' / 'mlflow.db'}")
 MLFLOW_ARTIFACT_ROOT = envstr("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow" / "artifacts").as_uri())
 MLFLOW_EXPERIMENT_NAME = envstr("MLFLOW_EXPERIMENT_NAME", "nutrilearn-food-recognition")
 MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-classifier")
+# MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
+# minutes; workers fail fast and Celery's retry with backoff does the waiting.
+MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
+MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

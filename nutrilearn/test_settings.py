@@ -10,3 +10,16 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The SQLite test database is a file (one per test process), not memory, so that the
+# Celery worker processes started by the integration tests see the test's rows.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not envbool("NUTRILEARN_TEST_DB_IN_MEMORY", "0"):  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"nutrilearn-test-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Tests publish Celery messages to memory unless a broker is given; integration tests
+# point the app at their own Redis.
+if envstr("CELERY_BROKER_URL") is None and envstr("REDIS_URL") is None:  # noqa: F405
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}

@@ -13,6 +13,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from mlops.mirror import mirror_enqueue
+
 from .images import DecodedImage, ImageRejected, Limits, decode_upload, encode_for_storage, quality_hints
 from .inference import ModelUnavailable
 from .models import Food, Prediction
@@ -90,6 +92,8 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
     try:
         with transaction.atomic():
             prediction.save()
+            # Mirroring into MLflow happens in a worker; publishing never blocks or fails the upload.
+            transaction.on_commit(mirror_enqueue, robust=True)
     except Exception:
         prediction.image.delete(save=False)
         raise

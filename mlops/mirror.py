@@ -1,0 +1,404 @@
+"""Mirroring predictions into MLflow: claim pending rows, log them in batches, mark them mirrored.
+
+The Prediction row is the record; MLflow gets a copy. A prediction's points are fully
+determined by its row (step = primary key, timestamp = created_at in ms), so a batch
+that is sent again after a crash or a retry writes the same points, which MLflow
+stores once. Each model version has one serving run per day (``ServingRun``).
+
+Failures are kept on the rows: a store that cannot be reached releases the claim and
+leaves the rows for the retry; a request MLflow refuses counts an attempt, and after
+``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is poison: shown, no longer retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from predictions.models import Prediction
+
+from . import tracking
+from .models import JobRun, ServingRun
+from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
+
+logger = logging.getLogger(__name__)
+
+MIRROR_JOB = "mirror_predictions"
+CONFIDENCE = "confidence"
+LATENCY = "processing_time_seconds"
+POINTS_PER_PREDICTION = 2
+
+
+@dataclass(frozen=True)
+class PendingPrediction:
+    """The fields of a Prediction that reach MLflow."""
+
+    id: int
+    created_at: datetime
+    confidence: float | None
+    processing_time_seconds: float | None
+    no_food: bool
+    food_key: str | None
+    model_name: str
+    model_version: str
+
+    @property
+    def serving_key(self) -> tuple[str, str, date]:
+        return (self.model_name, self.model_version, self.created_at.astimezone(UTC).date())
+
+
+PENDING_FIELDS = ("id", "created_at", "confidence", "processing_time_seconds", "no_food", "food__key", "model_name", "model_version")
+
+
+def _pending(values: Iterable[tuple]) -> list[PendingPrediction]:
+    return [PendingPrediction(*row) for row in values]
+
+
+def timestamp_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# Payloads (pure).
+
+
+def prediction_points(prediction: PendingPrediction) -> list[MetricPoint]:
+    """The per-prediction points: step is the prediction's id, timestamp its creation time."""
+    moment = timestamp_ms(prediction.created_at)
+    points = []
+    if prediction.confidence is not None:
+        points.append(MetricPoint(CONFIDENCE, float(prediction.confidence), moment, prediction.id))
+    if prediction.processing_time_seconds is not None:
+        points.append(MetricPoint(LATENCY, float(prediction.processing_time_seconds), moment, prediction.id))
+    return points
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0-100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def window_points(*, window_start: datetime, window_seconds: int, predictions: Sequence[PendingPrediction]) -> list[MetricPoint]:
+    """Aggregates of one window: count, mean confidence, latency p50/p95, no-food share, count per food.
+
+    Step is the window's index since the epoch and timestamp its end, so the same window
+    always gives the same points.
+    """
+    step = int(window_start.timestamp()) // window_seconds
+    moment = timestamp_ms(window_start + timedelta(seconds=window_seconds))
+    count = len(predictions)
+    points = [MetricPoint("window_count", float(count), moment, step)]
+    confidences = [p.confidence for p in predictions if p.confidence is not None]
+    if confidences:
+        points.append(MetricPoint("window_confidence_mean", sum(confidences) / len(confidences), moment, step))
+    latencies = [p.processing_time_seconds for p in predictions if p.processing_time_seconds is not None]
+    if latencies:
+        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 50), moment, step))
+        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 95), moment, step))
+    points.append(MetricPoint("window_no_food_share", sum(1 for p in predictions if p.no_food) / count, moment, step))
+    per_food: dict[str, int] = defaultdict(int)
+    for prediction in predictions:
+        if prediction.food_key and not prediction.no_food:
+            per_food[prediction.food_key] += 1
+    points.extend(MetricPoint(f"window_food_count.{key}", float(n), moment, step) for key, n in sorted(per_food.items()))
+    return points
+
+
+# Claims.
+
+
+def _mirrorable():
+    return Prediction.objects.filter(
+        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__lt=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
+    )
+
+
+def _claimable(now: datetime):
+    stale = now - timedelta(seconds=settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS)
+    return _mirrorable().filter(Q(mirror_claimed_at__isnull=True) | Q(mirror_claimed_at__lt=stale))
+
+
+def predictions_claim(*, limit: int, now: datetime) -> list[PendingPrediction]:
+    """Claim up to ``limit`` pending predictions for this worker (oldest first) and return them.
+
+    A prediction that failed before is claimed alone, so one bad row cannot sink a batch
+    twice. Claims older than the claim timeout (a worker died) are taken over.
+    """
+    with transaction.atomic():
+        claimable = _claimable(now).select_for_update(skip_locked=True).order_by("id")
+        ids = list(claimable.filter(mirror_attempts__gt=0).values_list("id", flat=True)[:1])
+        if not ids:
+            ids = list(claimable.filter(mirror_attempts=0).values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Prediction.objects.filter(id__in=ids).update(mirror_claimed_at=now)
+        return _pending(Prediction.objects.filter(id__in=ids).order_by("id").values_list(*PENDING_FIELDS))
+
+
+def _release(ids: list[int], *, error: str, count_attempt: bool, now: datetime) -> None:
+    """Give claimed rows back with the error; a counted attempt keeps the claim time so the retry waits a claim timeout."""
+    rows = Prediction.objects.filter(id__in=ids, mirrored_at__isnull=True)
+    if count_attempt:
+        rows.update(mirror_attempts=F("mirror_attempts") + 1, mirror_error=error[:2000], mirror_claimed_at=now)
+    else:
+        rows.update(mirror_error=error[:2000], mirror_claimed_at=None)
+
+
+# Serving runs.
+
+_serving_runs: dict[tuple[str, str, date], str] = {}
+
+
+def serving_run_ensure(*, model_name: str, model_version: str, day: date) -> str:
+    """The MLflow run id of a model version's day, created once even when several workers race."""
+    key = (model_name, model_version, day)
+    if key in _serving_runs:
+        return _serving_runs[key]
+    run_id = ServingRun.objects.filter(model_name=model_name, model_version=model_version, day=day).values_list("run_id", flat=True).first()
+    if run_id is None:
+        created = tracking.serving_run_create(model_name=model_name, model_version=model_version, day=day)
+        try:
+            with transaction.atomic():
+                ServingRun.objects.create(model_name=model_name, model_version=model_version, day=day, run_id=created)
+            run_id = created
+        except IntegrityError:
+            run_id = ServingRun.objects.get(model_name=model_name, model_version=model_version, day=day).run_id
+            tracking.run_delete(created)
+    _serving_runs[key] = run_id
+    return run_id
+
+
+def forget_serving_runs() -> None:
+    """Drop this process's cache of serving run ids (tests switch MLflow stores)."""
+    _serving_runs.clear()
+
+
+# Batches.
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int
+    mirrored: int = 0
+    rejected: int = 0
+    run_ids: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None = None) -> BatchOutcome | None:
+    """Claim one batch of pending predictions, log it to MLflow and mark it mirrored; None when nothing is pending.
+
+    Raises TrackingUnavailable (after releasing the claim and recording the error on the
+    rows and on the JobRun) so that the caller can retry later. A batch MLflow refuses is
+    recorded as failed and its rows count an attempt; it is not raised.
+    """
+    now = now or timezone.now()
+    batch = predictions_claim(limit=limit or settings.NUTRILEARN_MIRROR_BATCH_SIZE, now=now)
+    if not batch:
+        return None
+    started = time.perf_counter()
+    ids = [prediction.id for prediction in batch]
+    job = JobRun.objects.create(name=MIRROR_JOB, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)})
+    outcome = BatchOutcome(claimed=len(batch))
+    try:
+        groups: dict[tuple[str, str, date], list[PendingPrediction]] = defaultdict(list)
+        for prediction in batch:
+            groups[prediction.serving_key].append(prediction)
+        for (model_name, model_version, day), members in groups.items():
+            run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
+            points = [point for prediction in members for point in prediction_points(prediction)]
+            tracking.metrics_log_batch(run_id=run_id, points=points)
+            mirrored_at = timezone.now()
+            outcome.mirrored += Prediction.objects.filter(id__in=[p.id for p in members], mirrored_at__isnull=True).update(
+                mirrored_at=mirrored_at, mlflow_run_id=run_id, mlflow_step=F("id"), mirror_claimed_at=None, mirror_error=""
+            )
+            outcome.run_ids.append(run_id)
+    except TrackingRejected as exc:
+        outcome.error = str(exc)
+        unmirrored = list(Prediction.objects.filter(id__in=ids, mirrored_at__isnull=True).values_list("id", flat=True))
+        outcome.rejected = len(unmirrored)
+        _release(unmirrored, error=f"MLflow refused the batch: {exc}", count_attempt=True, now=now)
+        _job_finish(job, outcome, started, status=JobRun.Status.FAILED)
+        logger.error("mirror batch %s-%s refused by MLflow: %s", ids[0], ids[-1], exc)
+        return outcome
+    except TrackingUnavailable as exc:
+        outcome.error = str(exc)
+        _release(ids, error=f"MLflow unavailable: {exc}", count_attempt=False, now=now)
+        _job_finish(job, outcome, started, status=JobRun.Status.FAILED)
+        logger.warning("mirror batch %s-%s: MLflow unavailable: %s", ids[0], ids[-1], exc)
+        raise
+    except Exception as exc:
+        # A bug or a database error: count the attempt so a row that always breaks ends as poison.
+        outcome.error = f"{type(exc).__name__}: {exc}"
+        _release(ids, error=f"mirroring failed: {outcome.error}", count_attempt=True, now=now)
+        _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
+        raise
+    _job_finish(job, outcome, started, status=JobRun.Status.SUCCEEDED)
+    return outcome
+
+
+def _job_finish(job: JobRun, outcome: BatchOutcome, started: float, *, status: str, trace: str = "") -> None:
+    job.status = status
+    job.finished_at = timezone.now()
+    job.items = outcome.mirrored
+    job.error = outcome.error
+    job.traceback = trace
+    seconds = round(time.perf_counter() - started, 4)
+    job.details = {**job.details, "run_ids": outcome.run_ids, "rejected": outcome.rejected, "seconds": seconds}
+    job.save(update_fields=["status", "finished_at", "items", "error", "traceback", "details"])
+
+
+@dataclass
+class MirrorReport:
+    batches: int = 0
+    mirrored: int = 0
+    rejected: int = 0
+    windows: int = 0
+    more_pending: bool = False
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def mirror_pending(*, max_seconds: float | None = None, batch_size: int | None = None) -> MirrorReport:
+    """Mirror batches until nothing is pending or the time budget is spent, then log finished windows' aggregates.
+
+    Idempotent; raises TrackingUnavailable when MLflow cannot be reached (nothing is lost).
+    """
+    budget = settings.NUTRILEARN_MIRROR_TASK_SECONDS if max_seconds is None else max_seconds
+    deadline = time.monotonic() + budget
+    report = MirrorReport()
+    while True:
+        outcome = predictions_mirror_batch(limit=batch_size)
+        if outcome is None:
+            break
+        report.batches += 1
+        report.mirrored += outcome.mirrored
+        report.rejected += outcome.rejected
+        if time.monotonic() >= deadline:
+            report.more_pending = _claimable(timezone.now()).exists()
+            break
+    report.windows = serving_windows_close()
+    return report
+
+
+# Window aggregates.
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def _floor(moment: datetime, seconds: int) -> datetime:
+    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=UTC)
+
+
+def serving_windows_close(*, now: datetime | None = None) -> int:
+    """Log the aggregates of every window that is over and fully mirrored; returns how many windows were logged.
+
+    A window is over once its end is a grace period in the past and no mirrorable
+    prediction of its model version remains before that end. Idempotent: a window's
+    points are the same each time they are computed.
+    """
+    now = now or timezone.now()
+    seconds = settings.NUTRILEARN_MIRROR_WINDOW_SECONDS
+    logged = 0
+    for run in ServingRun.objects.filter(aggregates_complete=False).order_by("day", "id"):
+        day_start, day_end = _day_bounds(run.day)
+        start = run.aggregated_until or day_start
+        horizon = min(now - timedelta(seconds=settings.NUTRILEARN_MIRROR_GRACE_SECONDS), day_end)
+        oldest_pending = (
+            _mirrorable()
+            .filter(model_name=run.model_name, model_version=run.model_version, created_at__gte=start, created_at__lt=horizon)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if oldest_pending is not None:
+            horizon = oldest_pending
+        horizon = _floor(horizon, seconds) if horizon < day_end else day_end
+        if horizon <= start:
+            continue
+        rows = _pending(
+            Prediction.objects.filter(mlflow_run_id=run.run_id, created_at__gte=start, created_at__lt=horizon)
+            .order_by("created_at")
+            .values_list(*PENDING_FIELDS)
+        )
+        windows: dict[datetime, list[PendingPrediction]] = defaultdict(list)
+        for prediction in rows:
+            windows[_floor(prediction.created_at, seconds)].append(prediction)
+        points = [
+            point
+            for window, members in sorted(windows.items())
+            for point in window_points(window_start=window, window_seconds=seconds, predictions=members)
+        ]
+        if points:
+            tracking.metrics_log_batch(run_id=run.run_id, points=points)
+        ServingRun.objects.filter(pk=run.pk).update(aggregated_until=horizon, aggregates_complete=horizon >= day_end)
+        logged += len(windows)
+    return logged
+
+
+# The sweeper's view.
+
+
+def mirror_due(*, now: datetime | None = None) -> bool:
+    """Whether mirroring has work the broker may have lost: predictions waiting past the grace period, or finished windows."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.NUTRILEARN_MIRROR_GRACE_SECONDS)
+    if _claimable(now).filter(created_at__lt=now - grace).exists():
+        return True
+    closable_before = now - grace - timedelta(seconds=settings.NUTRILEARN_MIRROR_WINDOW_SECONDS)
+    return ServingRun.objects.filter(aggregates_complete=False).filter(
+        Q(aggregated_until__isnull=True) | Q(aggregated_until__lt=closable_before)
+    ).exists()
+
+
+def abandoned_jobs_fail(*, now: datetime | None = None) -> int:
+    """Mark mirror jobs still 'running' after the claim timeout as failed: their worker died mid-batch."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS)
+    return JobRun.objects.filter(name=MIRROR_JOB, status=JobRun.Status.RUNNING, started_at__lt=cutoff).update(
+        status=JobRun.Status.FAILED, finished_at=now, error="worker lost mid-batch; its predictions were claimed again"
+    )
+
+
+def poison_predictions():
+    """Predictions that stopped being retried after too many refused attempts (shown in admin and API)."""
+    return Prediction.objects.filter(
+        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
+    )
+
+
+# Enqueueing (called after a Prediction commits).
+
+
+def mirror_enqueue() -> bool:
+    """Ask a worker to mirror pending predictions; never raises for broker trouble (the sweeper catches up).
+
+    Returns whether the message was handed to the broker.
+    """
+    from kombu.exceptions import OperationalError
+
+    from .tasks import mirror_pending_predictions
+
+    try:
+        mirror_pending_predictions.apply_async(retry=False)
+    except OperationalError as exc:
+        logger.warning("could not enqueue mirroring (the sweeper will pick the prediction up): %s", exc)
+        return False
+    return True

@@ -1,0 +1,299 @@
+"""Mirroring predictions into a real local MLflow store (SQLite in tmp_path), in-process."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from mlflow.tracking import MlflowClient
+
+from mlops import mirror, tracking
+from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
+from mlops.models import JobRun, ServingRun
+from predictions.models import Prediction
+from tests.mlops.factories import food_make, predictions_make
+from tests.mlops.mirror_support import celery_broker, metric_steps, mlflow_store_at
+
+
+@pytest.fixture(scope="session")
+def blank_mlflow_db(tmp_path_factory):
+    """An empty MLflow SQLite store, created once: creating its tables takes seconds."""
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_client(settings, tmp_path, blank_mlflow_db):
+    shutil.copyfile(blank_mlflow_db, tmp_path / "mlflow.db")
+    with mlflow_store_at(settings, f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts") as client:
+        yield client
+
+
+def pending(**fields) -> PendingPrediction:
+    values = {
+        "id": 7,
+        "created_at": datetime(2026, 3, 1, 12, 0, 30, 250000, tzinfo=UTC),
+        "confidence": 0.8,
+        "processing_time_seconds": 0.12,
+        "no_food": False,
+        "food_key": "espresso",
+        "model_name": "food-classifier",
+        "model_version": "3",
+    }
+    return PendingPrediction(**{**values, **fields})
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Payloads.
+
+
+def test_a_prediction_is_two_points_at_its_id_and_creation_time():
+    points = prediction_points(pending(id=42))
+
+    assert [(p.key, p.value, p.step) for p in points] == [("confidence", 0.8, 42), ("processing_time_seconds", 0.12, 42)]
+    assert {p.timestamp_ms for p in points} == {1772366430250}
+    assert prediction_points(pending(id=42)) == points
+
+
+def test_window_aggregates_count_mean_confidence_latency_percentiles_no_food_share_and_foods():
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    members = [
+        pending(id=1, confidence=0.9, processing_time_seconds=0.1, food_key="espresso"),
+        pending(id=2, confidence=0.7, processing_time_seconds=0.2, food_key="espresso"),
+        pending(id=3, confidence=0.5, processing_time_seconds=0.3, food_key="pizza"),
+        pending(id=4, confidence=0.3, processing_time_seconds=1.0, food_key=None, no_food=True),
+    ]
+
+    points = {p.key: p for p in window_points(window_start=start, window_seconds=60, predictions=members)}
+
+    assert points["window_count"].value == 4
+    assert points["window_confidence_mean"].value == pytest.approx(0.6)
+    assert points["window_latency_p50_seconds"].value == 0.2
+    assert points["window_latency_p95_seconds"].value == 1.0
+    assert points["window_no_food_share"].value == 0.25
+    assert points["window_food_count.espresso"].value == 2
+    assert points["window_food_count.pizza"].value == 1
+    assert {p.step for p in points.values()} == {int(start.timestamp()) // 60}
+    assert {p.timestamp_ms for p in points.values()} == {int(start.timestamp() + 60) * 1000}
+
+
+# Mirroring batches.
+
+
+@pytest.mark.django_db
+def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_row(mlflow_client):
+    rows = predictions_make(5, food=food_make("espresso"), mirrored=False, model_version="3")
+
+    outcome = mirror.predictions_mirror_batch()
+
+    run = ServingRun.objects.get()
+    assert outcome.mirrored == 5
+    assert (run.model_name, run.model_version) == ("food-classifier", "3")
+    assert sorted(metric_steps(mlflow_client, run.run_id, "confidence")) == [row.pk for row in rows]
+    assert sorted(metric_steps(mlflow_client, run.run_id, "processing_time_seconds")) == [row.pk for row in rows]
+    stored = Prediction.objects.get(pk=rows[2].pk)
+    assert stored.mirrored_at is not None
+    assert (stored.mlflow_run_id, stored.mlflow_step) == (run.run_id, rows[2].pk)
+    assert mlflow_client.get_run(run.run_id).data.tags["model_version"] == "3"
+    assert JobRun.objects.get().status == JobRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client, monkeypatch):
+    rows = predictions_make(1300, mirrored=False, spacing=timedelta(milliseconds=10))
+    client = tracking.get_client()
+    sizes = []
+    real_log_batch = client.log_batch
+
+    def log_batch(run_id, metrics=(), **kwargs):
+        sizes.append(len(metrics))
+        return real_log_batch(run_id, metrics=metrics, **kwargs)
+
+    monkeypatch.setattr(client, "log_batch", log_batch)
+
+    mirror.predictions_mirror_batch(limit=2000)
+
+    assert sizes == [1000, 1000, 600]
+    run_id = ServingRun.objects.get().run_id
+    assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
+
+
+@pytest.mark.django_db
+def test_a_batch_sent_again_after_a_crash_writes_nothing_twice(mlflow_client):
+    rows = predictions_make(20, mirrored=False)
+    # A worker logged these points and died before marking the rows.
+    run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=rows[0].created_at.date())
+    crashed = mirror.predictions_claim(limit=20, now=timezone.now())
+    tracking.metrics_log_batch(run_id=run_id, points=[p for row in crashed for p in prediction_points(row)])
+
+    report = mirror.mirror_pending(batch_size=20)
+
+    assert report.mirrored == 0  # the dead worker's claim has not timed out yet
+    later = timezone.now() + timedelta(hours=1)
+    assert mirror.predictions_mirror_batch(now=later).mirrored == 20
+    steps = metric_steps(mlflow_client, run_id, "confidence")
+    assert sorted(steps) == [row.pk for row in rows]
+
+
+@pytest.mark.django_db
+def test_a_claimed_row_is_not_claimed_again_until_its_claim_times_out(settings):
+    settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 60
+    predictions_make(3, mirrored=False)
+    now = timezone.now()
+
+    first = mirror.predictions_claim(limit=10, now=now)
+    second = mirror.predictions_claim(limit=10, now=now + timedelta(seconds=30))
+    third = mirror.predictions_claim(limit=10, now=now + timedelta(seconds=61))
+
+    assert len(first) == 3
+    assert second == []
+    assert [p.id for p in third] == [p.id for p in first]
+
+
+@pytest.mark.django_db
+def test_refused_and_failed_requests_are_not_mirrored():
+    predictions_make(2, status=Prediction.Status.REJECTED, mirrored=False)
+    predictions_make(1, status=Prediction.Status.FAILED, mirrored=False)
+
+    assert mirror.predictions_mirror_batch() is None
+
+
+@pytest.mark.django_db
+def test_mlflow_unreachable_releases_the_claim_and_records_the_error_on_rows_and_job(settings, tmp_path):
+    predictions_make(4, mirrored=False)
+    with mlflow_store_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "artifacts"):
+        with pytest.raises(tracking.TrackingUnavailable):
+            mirror.predictions_mirror_batch()
+
+    rows = Prediction.objects.all()
+    assert {row.mirrored_at for row in rows} == {None}
+    assert {row.mirror_claimed_at for row in rows} == {None}
+    assert {row.mirror_attempts for row in rows} == {0}
+    assert all(row.mirror_error.startswith("MLflow unavailable") for row in rows)
+    job = JobRun.objects.get()
+    assert job.status == JobRun.Status.FAILED
+    assert "create serving run" in job.error
+
+
+@pytest.mark.django_db
+def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison(mlflow_client, settings):
+    settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 2
+    settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 0
+    rows = predictions_make(3, mirrored=False)
+    run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=rows[0].created_at.date())
+    mlflow_client.delete_run(run_id)  # someone deleted the serving run in the MLflow UI
+
+    report = mirror.mirror_pending()
+
+    assert report.mirrored == 0
+    assert report.batches == 1 + 3  # the whole batch once, then each row alone
+    assert sorted(mirror.poison_predictions().values_list("id", flat=True)) == [row.pk for row in rows]
+    assert all("MLflow refused the batch" in row.mirror_error for row in Prediction.objects.all())
+    assert mirror.predictions_mirror_batch() is None
+    assert JobRun.objects.filter(status=JobRun.Status.FAILED).count() == 4
+
+
+@pytest.mark.django_db
+def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client, monkeypatch):
+    day = timezone.now().date()
+    real_create = tracking.serving_run_create
+
+    def create_while_another_worker_wins(**key):
+        ServingRun.objects.create(**key, run_id=real_create(**key))
+        return real_create(**key)
+
+    monkeypatch.setattr(tracking, "serving_run_create", create_while_another_worker_wins)
+
+    run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=day)
+
+    winner = ServingRun.objects.get()
+    assert run_id == winner.run_id
+    runs = mlflow_client.search_runs([tracking.experiment_id()], run_view_type=3)
+    assert sorted(run.info.lifecycle_stage for run in runs) == ["active", "deleted"]
+
+
+# Window aggregates.
+
+
+@pytest.mark.django_db
+def test_finished_windows_get_their_aggregates_once_all_their_predictions_are_mirrored(mlflow_client, settings):
+    settings.NUTRILEARN_MIRROR_WINDOW_SECONDS = 60
+    minute = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    predictions_make(3, at=minute, spacing=timedelta(seconds=10), mirrored=False, food=food_make("pizza"), confidence=0.6)
+    predictions_make(2, at=minute + timedelta(minutes=1), mirrored=False, food=food_make("espresso"), confidence=0.9)
+    late = predictions_make(1, at=minute + timedelta(minutes=1, seconds=30), mirrored=False)[0]
+    Prediction.objects.filter(pk=late.pk).update(mirror_claimed_at=timezone.now())  # still being mirrored by another worker
+
+    mirror.mirror_pending()
+    run_id = ServingRun.objects.get().run_id
+    counts = mlflow_client.get_metric_history(run_id, "window_count")
+
+    assert [(m.step, m.value) for m in counts] == [(int(minute.timestamp()) // 60, 3.0)]
+    assert mlflow_client.get_metric_history(run_id, "window_food_count.pizza")[0].value == 3
+
+    Prediction.objects.filter(pk=late.pk).update(mirror_claimed_at=None)
+    mirror.mirror_pending()
+    mirror.serving_windows_close()
+
+    counts = mlflow_client.get_metric_history(run_id, "window_count")
+    assert [m.value for m in sorted(counts, key=lambda m: m.step)] == [3.0, 3.0]
+    assert mlflow_client.get_metric_history(run_id, "window_confidence_mean")[-1].value == pytest.approx((0.9 * 2 + 0.9) / 3)
+
+
+# The sweeper and the enqueue hook.
+
+
+@pytest.mark.django_db
+def test_the_sweeper_sees_predictions_waiting_past_the_grace_period_but_not_fresh_ones(settings):
+    settings.NUTRILEARN_MIRROR_GRACE_SECONDS = 30
+    predictions_make(1, at=timezone.now(), mirrored=False)
+
+    assert mirror.mirror_due() is False
+    assert mirror.mirror_due(now=timezone.now() + timedelta(seconds=31)) is True
+
+
+@pytest.mark.django_db
+def test_a_worker_lost_mid_batch_leaves_a_job_marked_failed_by_the_sweeper(settings):
+    settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 60
+    job = JobRun.objects.create(name=mirror.MIRROR_JOB)
+
+    assert mirror.abandoned_jobs_fail() == 0
+    assert mirror.abandoned_jobs_fail(now=timezone.now() + timedelta(seconds=61)) == 1
+    job.refresh_from_db()
+    assert job.status == JobRun.Status.FAILED
+    assert "worker lost" in job.error
+
+
+@pytest.mark.django_db
+def test_an_upload_with_the_broker_down_succeeds_and_leaves_the_prediction_to_the_sweeper(
+    client, catalogue, coffee_png, django_capture_on_commit_callbacks
+):
+    with celery_broker(f"redis://127.0.0.1:{unused_port()}/0"):
+        client.post("/api/v1/predict", {"image": _upload(coffee_png)})  # warms the model and the broker pool
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = client.post("/api/v1/predict", {"image": _upload(coffee_png)})
+        started = time.perf_counter()
+        published = mirror.mirror_enqueue()
+        enqueue_seconds = time.perf_counter() - started
+
+    assert response.status_code == 201
+    assert mirror_enqueue in callbacks
+    assert published is False
+    assert enqueue_seconds < 0.05
+    assert Prediction.objects.filter(status="ok", mirrored_at__isnull=True).count() == 2
+
+
+def _upload(data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("meal.png", data, content_type="image/png")

@@ -33,5 +33,6 @@ def test_the_result_page_on_a_phone_fits_the_screen(site, phone_page, tmp_path, 
 
     expect(phone_page.locator("#food-name")).to_have_text("Espresso")
     expect(phone_page.locator("#alternatives li")).to_have_count(5)
+    assert phone_page.locator(".photo img").evaluate("img => img.complete && img.naturalWidth") > 0
     assert phone_page.evaluate(OVERFLOW) <= 0
     phone_page.screenshot(path=tmp_path / "result-phone.png", full_page=True)

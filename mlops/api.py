@@ -124,14 +124,15 @@ class ModelVersionsView(MonitoringView):
         summary="Model versions: registry versions, aliases, sha256 and their latest evaluation",
     )
     def get(self, request):
-        from .registry import RegistryUnavailable, versions_list
+        from .registry import RegistryUnavailable, aliases_get, versions_list
 
         values = self.query(request)
         try:
             registered = versions_list()
+            aliases = aliases_get()
         except RegistryUnavailable as exc:
             raise TrackingStoreUnavailable(f"The MLflow model registry is unreachable: {exc}")
-        versions = selectors.model_versions_with_evaluations(registered=registered, **self.window(values))
+        versions = selectors.model_versions_with_evaluations(registered=registered, aliases=aliases, **self.window(values))
         return success(model_versions=versions, total=len(versions))
 
 

@@ -565,7 +565,12 @@ def recent_predictions_as_runs(*, limit: int, start: datetime | None, end: datet
 
 
 def model_versions_with_evaluations(
-    *, registered: list, start: datetime | None, end: datetime | None, model_version: str | None = None
+    *,
+    registered: list,
+    aliases: dict[str, str] | None = None,
+    start: datetime | None,
+    end: datetime | None,
+    model_version: str | None = None,
 ) -> list[dict]:
     """Registry versions (``registry.VersionRef``: aliases, sha256, tags) joined with their latest evaluation in [start, end).
 
@@ -586,6 +591,10 @@ def model_versions_with_evaluations(
         if len(latest) == len(counts):
             break
     by_version = {ref.version: ref for ref in registered if not model_version or ref.version == model_version}
+    # MLflow's version search does not always fill in aliases; the registered model's alias map is authoritative.
+    aliases_by_version: dict[str, set[str]] = {version: set(ref.aliases) for version, ref in by_version.items()}
+    for alias, version in (aliases or {}).items():
+        aliases_by_version.setdefault(str(version), set()).add(alias)
     versions = []
     for version in sorted(set(by_version) | set(latest), key=_version_order):
         ref = by_version.get(version)
@@ -602,7 +611,7 @@ def model_versions_with_evaluations(
                 },
                 "status": "registered" if ref else "unregistered",
                 "registered": ref is not None,
-                "aliases": sorted(ref.aliases) if ref else [],
+                "aliases": sorted(aliases_by_version.get(version, ())) if ref else [],
                 "sha256": ref.sha256 if ref else "",
                 "tags": dict(ref.tags) if ref else {},
                 "source_run_id": source_run_id,

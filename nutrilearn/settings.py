@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mlops.metrics.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -189,12 +190,13 @@ CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -227,10 +229,47 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # With an `mlflow server` the queue may have several consumers.
 CELERY_TASK_ROUTES = {
     "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
+    "mlops.tasks.drift_report_task": {"queue": "mlflow"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
+    "drift-report": {"task": "mlops.tasks.drift_report_task", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
+    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate_task", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
 }
+
+# Drift (mlops/drift.py, mlops/drift_reports.py). The periodic report compares the last
+# RECENT_DAYS with the BASELINE_DAYS before them. A check says drift when its test is
+# significant at ALPHA / number of checks and its effect size exceeds its threshold.
+NUTRILEARN_DRIFT_BASELINE_DAYS = envfloat("NUTRILEARN_DRIFT_BASELINE_DAYS", 28.0)
+NUTRILEARN_DRIFT_RECENT_DAYS = envfloat("NUTRILEARN_DRIFT_RECENT_DAYS", 7.0)
+NUTRILEARN_DRIFT_ALPHA = envfloat("NUTRILEARN_DRIFT_ALPHA", 0.05)
+NUTRILEARN_DRIFT_THRESHOLD = envfloat("NUTRILEARN_DRIFT_THRESHOLD", 0.15)  # drift_score: Jensen-Shannon distance of food shares
+NUTRILEARN_DRIFT_DISTANCE_THRESHOLD = envfloat("NUTRILEARN_DRIFT_DISTANCE_THRESHOLD", 0.1)  # Wasserstein / baseline std
+NUTRILEARN_DRIFT_PSI_THRESHOLD = envfloat("NUTRILEARN_DRIFT_PSI_THRESHOLD", 0.2)
+NUTRILEARN_DRIFT_MIN_SAMPLES = envint("NUTRILEARN_DRIFT_MIN_SAMPLES", 30)
+NUTRILEARN_DRIFT_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_SAMPLE_SIZE", 5000)  # rows per window read for KS / MMD
+NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE", 500)
+NUTRILEARN_DRIFT_MMD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_MMD_PERMUTATIONS", 500)
+NUTRILEARN_DRIFT_SEED = envint("NUTRILEARN_DRIFT_SEED", 0)
+
+# Alerts (mlops/alerts.py): a rule with fewer requests or predictions than this in its window does not fire.
+NUTRILEARN_ALERT_MIN_SAMPLES = envint("NUTRILEARN_ALERT_MIN_SAMPLES", 20)
+NUTRILEARN_ALERT_EMAIL_TO = envstr("NUTRILEARN_ALERT_EMAIL_TO", "")  # default recipients of the default rules
+NUTRILEARN_ALERT_WEBHOOK_URL = envstr("NUTRILEARN_ALERT_WEBHOOK_URL", "")
+NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS = envfloat("NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+NUTRILEARN_WEBHOOK_MAX_ATTEMPTS = envint("NUTRILEARN_WEBHOOK_MAX_ATTEMPTS", 3)
+NUTRILEARN_WEBHOOK_BACKOFF_SECONDS = envfloat("NUTRILEARN_WEBHOOK_BACKOFF_SECONDS", 1.0)
+EMAIL_BACKEND = envstr(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", "0")
+EMAIL_TIMEOUT = envint("DJANGO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = envstr("DJANGO_DEFAULT_FROM_EMAIL", "nutrilearn@localhost")
 
 # Mirroring predictions into MLflow (mlops/mirror.py).
 NUTRILEARN_MIRROR_BATCH_SIZE = envint("NUTRILEARN_MIRROR_BATCH_SIZE", 2000)
@@ -250,6 +289,15 @@ MLFLOW_TRACKING_URI = envstr("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlfl
 MLFLOW_ARTIFACT_ROOT = envstr("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow" / "artifacts").as_uri())
 MLFLOW_EXPERIMENT_NAME = envstr("MLFLOW_EXPERIMENT_NAME", "nutrilearn-food-recognition")
 MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-classifier")
+# Where the served model comes from: "registry" (the version behind alias `champion`,
+# falling back to the bundled weights with the reason recorded) or "bundled" only.
+NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
+if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
+    raise ImproperlyConfigured(f"NUTRILEARN_MODEL_SOURCE must be 'registry' or 'bundled', got {NUTRILEARN_MODEL_SOURCE!r}")
+# How often each serving process checks the champion alias (0 = never after the first load).
+NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
+# Downloaded model artefacts, one folder per weights sha256.
+NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
 # minutes; workers fail fast and Celery's retry with backoff does the waiting.
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)

@@ -10,6 +10,9 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The suite serves the bundled model; tests of the registry opt in with their own MLflow store.
+NUTRILEARN_MODEL_SOURCE = "bundled"
+NUTRILEARN_MODEL_POLL_SECONDS = 0.0
 
 # The SQLite test database is a file (one per test process), not memory, so that the
 # Celery worker processes started by the integration tests see the test's rows.

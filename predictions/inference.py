@@ -241,7 +241,25 @@ class FoodClassifier:
         )
 
     def smoke_test(self) -> None:
-        """Run a fixed input through the network: right shape and finite values, or ModelIncompatible."""
-        probabilities, _ = self.forward(torch.zeros(1, 3, self.manifest.input_size, self.manifest.input_size))
-        if probabilities.shape != (1, self.manifest.num_classes) or not torch.isfinite(probabilities).all():
-            raise ModelIncompatible("smoke test failed: output has the wrong shape or non-finite values")
+        """Run a known generated photo and a blank input through the whole path: right shape, finite
+        probabilities that sum to one, or ModelIncompatible."""
+        batch = torch.stack([self.preprocess(smoke_test_image()), torch.zeros(3, self.manifest.input_size, self.manifest.input_size)])
+        probabilities, pooled = self.forward(batch)
+        if probabilities.shape != (2, self.manifest.num_classes):
+            expected = (2, self.manifest.num_classes)
+            raise ModelIncompatible(f"smoke test failed: output shape {tuple(probabilities.shape)}, expected {expected}")
+        if not (torch.isfinite(probabilities).all() and torch.isfinite(pooled).all()):
+            raise ModelIncompatible("smoke test failed: the network produces non-finite values")
+        if not torch.allclose(probabilities.sum(dim=1), torch.ones(2), atol=1e-3):
+            raise ModelIncompatible("smoke test failed: class probabilities do not sum to one")
+
+
+def smoke_test_image(size: int = 256) -> Image.Image:
+    """A fixed, generated photo-like image: colour gradients with a bright disc, the same on every machine."""
+    ramp = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    red, green = np.meshgrid(ramp, ramp[::-1])
+    yy, xx = np.mgrid[:size, :size]
+    disc = ((yy - size * 0.55) ** 2 + (xx - size * 0.45) ** 2) < (size * 0.25) ** 2
+    blue = np.where(disc, 0.9, 0.2 * red)
+    pixels = np.stack([red, green * 0.8, blue], axis=-1)
+    return Image.fromarray((pixels * 255).astype(np.uint8), mode="RGB")

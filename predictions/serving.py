@@ -1,13 +1,18 @@
 """The one accessor to the served model: loaded lazily, once per process, warm.
 
 Loading happens on first use (never at import, never in a parent process that
-gunicorn or Celery will fork). A model that fails to load leaves the process
-not-ready with the reason recorded; it never crashes at import.
+gunicorn or Celery will fork). The served model is the registry version behind alias
+``champion``; when the registry is unreachable or empty the bundled weights serve and
+the reason is kept. A daemon thread checks the alias every NUTRILEARN_MODEL_POLL_SECONDS
+and switches only to a version that loaded and passed its smoke test; a refused version
+is recorded with why and the old model keeps serving. A model that fails to load leaves
+the process not-ready with the reason recorded; it never crashes at import.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -39,29 +44,66 @@ def load_bundled_model() -> ServedModel:
     return ServedModel(name=settings.MLFLOW_REGISTERED_MODEL_NAME, version=BUNDLED_VERSION, sha256=digest, classifier=classifier)
 
 
-class ModelHolder:
-    """Holds the served model of this process; thread-safe lazy loading."""
+def load_registry_model(ref) -> ServedModel:
+    """A registered version (an ``mlops.registry.VersionRef``), its sha256 checked before the weights are read."""
+    from mlops.registry import classifier_load
 
-    def __init__(self, loader=load_bundled_model):
+    return ServedModel(name=ref.name, version=ref.version, sha256=ref.sha256, classifier=classifier_load(ref))
+
+
+def _record_event(kind: str, model_version: str, alias: str, message: str) -> None:
+    """A ModelEvent row; a database hiccup must not stop serving, so it is logged instead."""
+    from django.db import DatabaseError
+
+    from mlops.services import model_event_record
+
+    try:
+        model_event_record(kind=kind, model_version=model_version, alias=alias, message=message)
+    except DatabaseError as exc:
+        logger.error("could not record model event %s for version %s: %s", kind, model_version, exc)
+
+
+class ModelHolder:
+    """Holds the served model of this process; thread-safe lazy loading.
+
+    With a ``loader`` it serves exactly what that loader returns. Without one it serves
+    the registry version behind ``alias`` (NUTRILEARN_MODEL_SOURCE=registry), falling
+    back to the bundled model with ``fallback_reason`` set, and follows the alias.
+    """
+
+    def __init__(self, loader=None, *, alias: str = "champion"):
         self._loader = loader
+        self.alias = alias
         self._lock = threading.Lock()
         self._model: ServedModel | None = None
         self.last_error: str | None = None
+        self.fallback_reason: str | None = None
+        self.last_check_error: str | None = None
+        self._refused: dict[tuple[str, str], str] = {}
+        self._watcher: threading.Thread | None = None
+        self._watcher_pid: int | None = None
+        self._stop = threading.Event()
+
+    def _follows_registry(self) -> bool:
+        return self._loader is None and settings.NUTRILEARN_MODEL_SOURCE == "registry"
 
     def get(self) -> ServedModel:
         model = self._model
         if model is not None:
+            if self._watcher_pid != os.getpid():
+                self._start_watcher()
             return model
         with self._lock:
             if self._model is None:
                 self._model = self._load()
-            return self._model
+            model = self._model
+        self._start_watcher()
+        return model
 
     def _load(self) -> ServedModel:
         torch.set_num_threads(settings.NUTRILEARN_TORCH_THREADS)
         try:
-            model = self._loader()
-            model.classifier.smoke_test()  # also warms up the kernels
+            model = self._load_first()
         except ModelUnavailable as exc:
             self.last_error = str(exc)
             logger.error("model unavailable: %s", exc)
@@ -69,6 +111,92 @@ class ModelHolder:
         self.last_error = None
         logger.info("serving model %s version %s (sha256 %s…)", model.name, model.version, model.sha256[:12])
         return model
+
+    def _load_first(self) -> ServedModel:
+        if not self._follows_registry():
+            model = self._loader() if self._loader is not None else load_bundled_model()
+            model.classifier.smoke_test()  # also warms up the kernels
+            return model
+        from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve
+
+        try:
+            ref = alias_resolve(self.alias)
+            model = load_registry_model(ref)
+            model.classifier.smoke_test()
+        except (RegistryUnavailable, VersionNotFound, ModelUnavailable) as exc:
+            reason = f"registry alias {self.alias!r} not served: {exc}"
+            logger.warning("%s; serving the bundled model", reason)
+            model = load_bundled_model()
+            model.classifier.smoke_test()
+            self.fallback_reason = reason
+            _record_event("loaded", model.version, "", f"bundled model serving: {reason}")
+            return model
+        self.fallback_reason = None
+        _record_event("loaded", model.version, self.alias, f"serving {self.alias} version {model.version} (sha256 {model.sha256[:12]}…)")
+        return model
+
+    def refresh(self) -> str:
+        """Check the alias once and switch if it moved to a version that loads and passes its smoke test.
+
+        Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable or alias unset).
+        A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
+        """
+        from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve
+
+        current = self._model
+        try:
+            ref = alias_resolve(self.alias)
+        except (RegistryUnavailable, VersionNotFound) as exc:
+            self.last_check_error = str(exc)
+            return "unavailable"
+        self.last_check_error = None
+        if current is not None and (current.version, current.sha256) == (ref.version, ref.sha256):
+            return "unchanged"
+        if (ref.version, ref.sha256) in self._refused:
+            return "refused"
+        try:
+            candidate = load_registry_model(ref)
+            candidate.classifier.smoke_test()
+        except RegistryUnavailable as exc:
+            self.last_check_error = str(exc)
+            return "unavailable"
+        except ModelUnavailable as exc:
+            self._refused[(ref.version, ref.sha256)] = str(exc)
+            serving = current.version if current is not None else "none"
+            logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)
+            _record_event("refused", ref.version, self.alias, f"{exc} (still serving version {serving})")
+            return "refused"
+        with self._lock:
+            self._model = candidate
+        self.fallback_reason = None
+        previous = current.version if current is not None else "none"
+        logger.info("switched to %s version %s (was %s)", self.alias, candidate.version, previous)
+        _record_event("switched", candidate.version, self.alias, f"switched from version {previous} (sha256 {candidate.sha256[:12]}…)")
+        return "switched"
+
+    def _start_watcher(self) -> None:
+        """Follow the alias from a daemon thread, off the request path; one per process (restarted after a fork)."""
+        interval = settings.NUTRILEARN_MODEL_POLL_SECONDS
+        if not self._follows_registry() or interval <= 0:
+            return
+        with self._lock:
+            if self._watcher_pid == os.getpid() and self._watcher is not None and self._watcher.is_alive():
+                return
+            self._stop = threading.Event()
+            self._watcher = threading.Thread(target=self._watch, args=(interval, self._stop), name="model-alias-watcher", daemon=True)
+            self._watcher_pid = os.getpid()
+            self._watcher.start()
+
+    def _watch(self, interval: float, stop: threading.Event) -> None:
+        from django.db import close_old_connections
+
+        while not stop.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # the watcher must outlive any one failed check; the next check retries
+                logger.exception("checking the %s alias failed", self.alias)
+            finally:
+                close_old_connections()
 
     def replace(self, model: ServedModel) -> None:
         with self._lock:
@@ -79,8 +207,14 @@ class ModelHolder:
 
     def reset(self) -> None:
         with self._lock:
+            self._stop.set()
+            self._watcher = None
+            self._watcher_pid = None
             self._model = None
             self.last_error = None
+            self.fallback_reason = None
+            self.last_check_error = None
+            self._refused.clear()
 
 
 holder = ModelHolder()

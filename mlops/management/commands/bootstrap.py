@@ -1,0 +1,20 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from mlops.tracking import TrackingUnavailable, experiment_ensure
+
+
+class Command(BaseCommand):
+    help = (
+        "Prepare a fresh installation before the app starts; idempotent: the MLflow experiment, "
+        "the food catalogue and the bundled model registered as champion."
+    )
+
+    def handle(self, *args, **options):
+        try:
+            experiment = experiment_ensure()
+        except TrackingUnavailable as exc:
+            raise CommandError(f"The MLflow store is not reachable: {exc}") from exc
+        self.stdout.write(f"MLflow experiment id {experiment}.")
+        call_command("load_food_catalogue", stdout=self.stdout)
+        call_command("register_bundled_model", stdout=self.stdout)

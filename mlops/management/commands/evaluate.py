@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from mlops.management.base import VersionOptionCommand
+from mlops.registry import RegistryUnavailable, VersionNotFound
+from mlops.services import NothingToEvaluate, model_evaluate_dataset, model_evaluate_feedback
+from mlops.tracking import TrackingRejected, TrackingUnavailable
+from mlops.training import DatasetInvalid
+from predictions.inference import ModelUnavailable
+
+
+class Command(VersionOptionCommand):
+    help = (
+        "Evaluate a registered version (default: the champion) on a labelled folder (<class>/<photo>; its test/ split if it has one) "
+        "or on the feedback users gave in production, and log accuracy, precision, recall and F1 as an MLflow evaluation run."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--version", help="Registered version number (default: the champion).")
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--dataset", type=Path, help="Labelled folder of photos.")
+        source.add_argument("--feedback", action="store_true", help="Use predictions of the version that users confirmed or corrected.")
+
+    def handle(self, *args, version, dataset, feedback, **options):
+        try:
+            if feedback:
+                evaluation = model_evaluate_feedback(version=version)
+            else:
+                evaluation = model_evaluate_dataset(dataset_dir=dataset, version=version, progress=options["verbosity"] > 0)
+        except (VersionNotFound, RegistryUnavailable, TrackingUnavailable, TrackingRejected, NothingToEvaluate, DatasetInvalid,
+                ModelUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Version {evaluation.model_version} on {evaluation.get_source_display().lower()} ({evaluation.sample_count} samples): "
+                f"accuracy {evaluation.accuracy:.3f}, precision {evaluation.precision:.3f}, recall {evaluation.recall:.3f}, "
+                f"F1 {evaluation.f1_score:.3f}. MLflow run {evaluation.mlflow_run_id}."
+            )
+        )

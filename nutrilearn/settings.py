@@ -298,15 +298,6 @@ if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 # Downloaded model artefacts, one folder per weights sha256.
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
-# Where the served model comes from: "registry" (the version behind alias `champion`,
-# falling back to the bundled weights with the reason recorded) or "bundled" only.
-NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
-if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
-    raise ImproperlyConfigured(f"NUTRILEARN_MODEL_SOURCE must be 'registry' or 'bundled', got {NUTRILEARN_MODEL_SOURCE!r}")
-# How often each serving process checks the champion alias (0 = never after the first load).
-NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
-# Downloaded model artefacts, one folder per weights sha256.
-NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
 # minutes; workers fail fast and Celery's retry with backoff does the waiting.
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)

@@ -1,0 +1,186 @@
+"""Real outside processes for integration tests and the benchmark: redis-server, a Celery worker, an MLflow server.
+
+Each runs in its own session (process group), so stopping or SIGKILLing it reaches its
+children (Celery's pool, uvicorn workers) and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Process:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], *, log: Path, env: dict | None = None):
+        self.name = name
+        self.command = command
+        self.log = log
+        self.env = env
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        with open(self.log, "ab") as output:
+            self.popen = subprocess.Popen(
+                self.command, cwd=PROJECT_ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def signal(self, signum: int) -> None:
+        if self.running:
+            os.killpg(self.popen.pid, signum)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, no chance to clean up."""
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM, then SIGKILL if it does not exit in time."""
+        if not self.running:
+            return
+        self.signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+class RedisServer(Process):
+    def __init__(self, tmp: Path, port: int | None = None):
+        self.port = port or free_port()
+        super().__init__(
+            "redis",
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+            log=tmp / f"redis-{self.port}.log",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        super().start()
+        wait_for(self.ping, timeout=10, what="redis-server")
+        return self
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.ConnectionError:
+            return False
+
+
+class CeleryWorker(Process):
+    """``celery -A nutrilearn worker -Q celery,mlflow -c 1`` with an embedded beat (the sweeper)."""
+
+    def __init__(self, tmp: Path, env: dict, *, name: str = "worker"):
+        self.ready_marker = "ready."
+        self.tmp = tmp
+        command = [
+            str(BIN / "celery"), "-A", "nutrilearn", "worker", "-Q", "celery,mlflow", "-c", "1",
+            "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+            "-B", "-s", str(tmp / "celerybeat-schedule"), "-n", f"{name}-{os.getpid()}@%h",
+        ]
+        super().__init__(name, command, log=tmp / f"{name}.log", env=env)
+
+    def start(self, timeout: float = 60) -> CeleryWorker:
+        offset = len(self.output())
+        super().start()
+        wait_for(lambda: self.ready_marker in self.output()[offset:] or not self.running, timeout=timeout, what="the Celery worker")
+        if not self.running:
+            raise RuntimeError(f"Celery worker exited:\n{self.output()[offset:][-3000:]}")
+        return self
+
+
+class MlflowServer(Process):
+    def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None):
+        self.port = port or free_port()
+        command = [
+            str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--default-artifact-root", artifacts_uri,
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+        ]
+        super().__init__("mlflow", command, log=tmp / f"mlflow-{self.port}.log")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start(self, timeout: float = 90) -> MlflowServer:
+        super().start()
+        wait_for(lambda: self.healthy() or not self.running, timeout=timeout, interval=0.2, what="the MLflow server")
+        if not self.running:
+            raise RuntimeError(f"MLflow server exited:\n{self.output()[-3000:]}")
+        return self
+
+
+def worker_environment(*, database_path: str, broker_url: str, tracking_uri: str, artifacts: Path, var_dir: Path, **extra: str) -> dict:
+    """Environment of a worker that uses the given database, broker and MLflow store, with short timeouts."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "NUTRILEARN_", "MLFLOW_", "CELERY_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "nutrilearn.test_settings",
+            "DATABASE_URL": f"sqlite:///{database_path}",
+            "CELERY_BROKER_URL": broker_url,
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_ARTIFACT_ROOT": artifacts.as_uri(),
+            "NUTRILEARN_VAR_DIR": str(var_dir),
+            "MLFLOW_HTTP_TIMEOUT_SECONDS": "2",
+            "MLFLOW_HTTP_MAX_RETRIES": "0",
+            "NUTRILEARN_MIRROR_SWEEP_SECONDS": "1",
+            "NUTRILEARN_MIRROR_GRACE_SECONDS": "1",
+            "NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS": "3",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env

@@ -1,0 +1,181 @@
+"""Mirroring end to end: real uploads, a real Redis, a real Celery worker process (not eager), a real MLflow store.
+
+Each test starts its own redis-server on a free port and its own worker (with the
+sweeper as embedded beat, every second), so it can stop, kill and restart them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from mlflow.tracking import MlflowClient
+
+from mlops import mirror
+from mlops.models import JobRun, ServingRun
+from predictions.models import Prediction
+from tests.mlops.factories import predictions_make
+from tests.mlops.mirror_support import celery_broker, metric_steps
+from tests.mlops.processes import CeleryWorker, MlflowServer, RedisServer, wait_for, worker_environment
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker(redis_server):
+    with celery_broker(redis_server.url):
+        yield redis_server
+
+
+@pytest.fixture(scope="module")
+def blank_mlflow_store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_sqlite(tmp_path, blank_mlflow_store):
+    path = tmp_path / "mlflow.db"
+    shutil.copyfile(blank_mlflow_store, path)
+    return f"sqlite:///{path}"
+
+
+def start_worker(tmp_path, broker, tracking_uri: str, **extra) -> CeleryWorker:
+    env = worker_environment(
+        database_path=connection.settings_dict["NAME"], broker_url=broker.url, tracking_uri=tracking_uri,
+        artifacts=tmp_path / "artifacts", var_dir=tmp_path / "var", **extra,
+    )
+    return CeleryWorker(tmp_path, env).start()
+
+
+@pytest.fixture
+def workers():
+    started: list[CeleryWorker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+def upload(client, image: bytes) -> float:
+    started = time.perf_counter()
+    response = client.post("/api/v1/predict", {"image": SimpleUploadedFile("meal.png", image, content_type="image/png")})
+    assert response.status_code == 201, response.content
+    return time.perf_counter() - started
+
+
+def all_mirrored() -> bool:
+    return not Prediction.objects.filter(status="ok", mirrored_at__isnull=True).exists()
+
+
+def steps_in_mlflow(tracking_uri: str) -> list[int]:
+    """Every stored confidence point's step over all serving runs (a prediction twice would appear twice)."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    run_ids = ServingRun.objects.values_list("run_id", flat=True)
+    return sorted(step for run_id in run_ids for step in metric_steps(client, run_id, "confidence"))
+
+
+def ok_ids() -> list[int]:
+    return sorted(Prediction.objects.filter(status="ok").values_list("id", flat=True))
+
+
+def test_every_upload_reaches_mlflow_exactly_once(
+    transactional_db, tmp_path, broker, mlflow_sqlite, workers, client, catalogue, coffee_png
+):
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite))
+
+    for _ in range(8):
+        upload(client, coffee_png)
+    wait_for(all_mirrored, timeout=60, what="8 predictions mirrored")
+
+    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert len(ok_ids()) == 8
+    row = Prediction.objects.first()
+    assert (row.mlflow_run_id, row.mlflow_step) == (ServingRun.objects.get().run_id, row.pk)
+
+
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(transactional_db, tmp_path, broker, mlflow_sqlite, workers):
+    predictions_make(3000, mirrored=False)
+    worker = start_worker(tmp_path, broker, mlflow_sqlite, NUTRILEARN_MIRROR_BATCH_SIZE="100")
+    workers.append(worker)
+
+    assert mirror.mirror_enqueue() is True
+
+    def batch_in_flight() -> bool:
+        pending = Prediction.objects.filter(mirrored_at__isnull=True)
+        return Prediction.objects.filter(mirrored_at__isnull=False).exists() and pending.filter(mirror_claimed_at__isnull=False).exists()
+
+    wait_for(batch_in_flight, timeout=60, interval=0.01, what="a batch in flight")
+    worker.kill()
+    mirrored_before_restart = Prediction.objects.filter(mirrored_at__isnull=False).count()
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite, NUTRILEARN_MIRROR_BATCH_SIZE="100"))
+    wait_for(all_mirrored, timeout=90, what="3,000 predictions mirrored after the restart")
+    wait_for(lambda: not JobRun.objects.filter(status="running").exists(), timeout=30, what="the lost batch marked failed")
+
+    assert 0 < mirrored_before_restart < 3000
+    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert JobRun.objects.filter(status="failed", error__contains="worker lost").exists()
+
+
+def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
+    transactional_db, tmp_path, broker, mlflow_sqlite, workers, client, catalogue, coffee_png
+):
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite))
+    for _ in range(3):
+        upload(client, coffee_png)
+    wait_for(all_mirrored, timeout=60, what="the first uploads mirrored")
+
+    broker.stop()
+    for _ in range(4):
+        upload(client, coffee_png)
+    started = time.perf_counter()
+    published = mirror.mirror_enqueue()
+    publish_seconds = time.perf_counter() - started
+    assert Prediction.objects.filter(mirrored_at__isnull=True).count() == 4
+
+    broker.start()
+    wait_for(all_mirrored, timeout=90, what="the uploads made while Redis was down mirrored")
+
+    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert len(ok_ids()) == 7
+    assert published is False
+    assert publish_seconds < 0.05
+
+
+def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mirrored_once_it_is_back(
+    transactional_db, tmp_path, broker, mlflow_sqlite, workers
+):
+    server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite, artifacts_uri=(tmp_path / "artifacts").as_uri()).start()
+    try:
+        workers.append(start_worker(tmp_path, broker, server.url))
+        predictions_make(5, mirrored=False)
+        mirror.mirror_enqueue()
+        wait_for(all_mirrored, timeout=60, what="the first predictions mirrored through the MLflow server")
+
+        server.kill()
+        predictions_make(5, mirrored=False)
+        mirror.mirror_enqueue()
+        wait_for(
+            lambda: Prediction.objects.filter(mirrored_at__isnull=True, mirror_error__startswith="MLflow unavailable").count() == 5,
+            timeout=60, what="the failure recorded on the rows",
+        )
+        assert JobRun.objects.filter(status="failed", error__contains=server.url).exists()
+
+        server.start()
+        wait_for(all_mirrored, timeout=90, what="the predictions mirrored once MLflow is back")
+    finally:
+        server.stop()
+
+    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert len(ok_ids()) == 10
+    assert set(Prediction.objects.values_list("mirror_error", flat=True)) == {""}

@@ -274,7 +274,11 @@ def ks_test(baseline, recent, *, alpha: float = 0.05, min_samples: int = 30) -> 
     b, r = _finite(baseline), _finite(recent)
     if not _enough(b.size, r.size, min_samples):
         return _insufficient("ks", alpha, b.size, r.size, min_samples)
-    outcome = stats.ks_2samp(b, r)
+    # scipy's exact method is slow for large samples and gives up (with a warning) on tied
+    # values such as image sizes; the asymptotic distribution serves there.
+    pooled = np.concatenate([b, r])
+    exact_feasible = b.size * r.size <= 10_000 and np.unique(pooled).size == pooled.size
+    outcome = stats.ks_2samp(b, r, method="auto" if exact_feasible else "asymp")
     p_value = float(outcome.pvalue)
     return DriftTestResult(
         name="ks", statistic=float(outcome.statistic), p_value=p_value, distance=None, threshold=alpha,
@@ -306,9 +310,9 @@ def wasserstein_test(baseline, recent, *, threshold: float = 0.1, min_samples: i
 # Embedding test -----------------------------------------------------------------------------
 
 
-def median_heuristic_bandwidth(pooled: np.ndarray) -> float:
+def median_heuristic_bandwidth(pooled: np.ndarray, *, squared: np.ndarray | None = None) -> float:
     """The median Euclidean distance between distinct points of the pooled sample (1.0 if all coincide)."""
-    squared = _squared_distances(pooled)
+    squared = _squared_distances(pooled) if squared is None else squared
     upper = squared[np.triu_indices(pooled.shape[0], k=1)]
     median = float(np.sqrt(np.median(upper))) if upper.size else 0.0
     return median if median > 0.0 else 1.0
@@ -322,9 +326,10 @@ def _squared_distances(points: np.ndarray) -> np.ndarray:
     return squared
 
 
-def rbf_kernel(points: np.ndarray, bandwidth: float) -> np.ndarray:
+def rbf_kernel(points: np.ndarray, bandwidth: float, *, squared: np.ndarray | None = None) -> np.ndarray:
     """k(x, y) = exp(-|x - y|^2 / (2 bandwidth^2)) for every pair of rows."""
-    return np.exp(-_squared_distances(points) / (2.0 * bandwidth**2))
+    squared = _squared_distances(points) if squared is None else squared
+    return np.exp(-squared / (2.0 * bandwidth**2))
 
 
 def _mmd2_unbiased(kernel: np.ndarray, membership: np.ndarray) -> np.ndarray:
@@ -376,8 +381,9 @@ def mmd_test(
     rng = np.random.default_rng(seed)
     b, r = _subsample(b, sample_size, rng), _subsample(r, sample_size, rng)
     pooled = np.vstack([b, r])
-    bandwidth = median_heuristic_bandwidth(pooled)
-    kernel = rbf_kernel(pooled, bandwidth)
+    squared = _squared_distances(pooled)
+    bandwidth = median_heuristic_bandwidth(pooled, squared=squared)
+    kernel = rbf_kernel(pooled, bandwidth, squared=squared)
     observed = np.zeros((pooled.shape[0], 1))
     observed[: b.shape[0], 0] = 1.0
     statistic = float(_mmd2_unbiased(kernel, observed)[0])

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import mirror
+from . import alerts, drift_reports, mirror
 from .tracking import TrackingUnavailable
 
 logger = logging.getLogger(__name__)
@@ -39,3 +39,20 @@ def mirror_sweep() -> bool:
         return False
     mirror_pending_predictions.apply_async()
     return True
+
+
+# Routed to the "mlflow" queue like the mirror: it logs a drift run.
+@shared_task
+def drift_report_task() -> dict:
+    """Compute and store the periodic drift report (window lengths from settings); a new row each run.
+
+    MLflow unreachable: the report is still stored and the failure recorded as a JobRun.
+    """
+    report = drift_reports.drift_report_scheduled()
+    return {"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id}
+
+
+@shared_task
+def alerts_evaluate_task() -> dict:
+    """Evaluate every enabled alert rule once; idempotent (an open alert is never opened twice)."""
+    return alerts.alerts_evaluate_job()

@@ -1,0 +1,74 @@
+from django.contrib import admin
+from django.db import models
+
+from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by background jobs: browsable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "metric", "operator", "threshold", "window_minutes", "enabled", "email_to", "webhook_url"]
+    list_editable = ["threshold", "enabled"]
+    list_filter = ["enabled", "metric"]
+    search_fields = ["name"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["name", "enabled"]}),
+        ("Condition", {
+            "fields": ["metric", "operator", "threshold", "window_minutes"],
+            "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
+            "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
+            "data in its window does not fire.",
+        }),
+        ("Notifications", {"fields": ["email_to", "webhook_url"]}),
+    ]
+
+
+class AlertDeliveryInline(admin.TabularInline):
+    model = AlertDelivery
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "event", "channel", "target", "delivered", "attempts", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["rule", "status", "opened_at", "resolved_at", "value", "last_value"]
+    list_filter = ["status", "rule"]
+    date_hierarchy = "opened_at"
+    inlines = [AlertDeliveryInline]
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["alert", "event", "channel", "target", "delivered", "attempts", "created_at"]
+    list_filter = ["delivered", "channel", "event"]
+    search_fields = ["target", "error"]
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "verdict", "drift_detected", "drift_score", "model_version", "recent_end", "mlflow_run_id"]
+    list_filter = ["verdict", "drift_detected", "model_version"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["name", "status", "started_at", "finished_at", "items", "error"]
+    list_filter = ["status", "name"]
+    search_fields = ["error"]
+    date_hierarchy = "started_at"

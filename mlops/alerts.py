@@ -1,0 +1,280 @@
+"""Alert rules: measure each enabled rule, open one alert while its condition holds, resolve it when it clears, notify.
+
+Lifecycle per rule: condition holds and no alert is open -> open one (the partial unique
+constraint ``one_open_alert_per_rule`` makes this idempotent even with two evaluators);
+holds while open -> only ``last_value`` is updated; clears while open -> resolved. A
+rule with too little data in its window neither opens nor resolves anything.
+Notifications (email, webhook) go out after the opening or resolving commit; each
+attempt is recorded as an AlertDelivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import selectors
+from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
+
+logger = logging.getLogger(__name__)
+
+Metric = AlertRule.Metric
+
+# The seed's thresholds: error rate > 10 %, p95 latency > 5 s, average confidence < 70 %, drift.
+DEFAULT_RULES = (
+    {"name": "High error rate", "metric": Metric.ERROR_RATE, "operator": AlertRule.Operator.GT, "threshold": 10.0},
+    {"name": "Slow responses (p95)", "metric": Metric.P95_LATENCY, "operator": AlertRule.Operator.GT, "threshold": 5.0},
+    {"name": "Low average confidence", "metric": Metric.AVG_CONFIDENCE, "operator": AlertRule.Operator.LT, "threshold": 0.70},
+    {"name": "Drift detected", "metric": Metric.DRIFT, "operator": AlertRule.Operator.GT, "threshold": 0.5},
+    {"name": "Mirror backlog", "metric": Metric.MIRROR_BACKLOG_AGE, "operator": AlertRule.Operator.GT, "threshold": 600.0},
+)
+
+
+def alert_rules_ensure_defaults() -> int:
+    """Create the default rules that do not exist yet (matched by name); edited rules are left alone. Returns how many were created."""
+    created = 0
+    for rule in DEFAULT_RULES:
+        _, was_created = AlertRule.objects.get_or_create(
+            name=rule["name"],
+            defaults={
+                **rule,
+                "window_minutes": 60,
+                "email_to": settings.NUTRILEARN_ALERT_EMAIL_TO or "",
+                "webhook_url": settings.NUTRILEARN_ALERT_WEBHOOK_URL or "",
+            },
+        )
+        created += was_created
+    return created
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: float | None
+    samples: int | None  # requests, predictions or reports behind the value; None when not a count
+    enough_data: bool
+    detail: str = ""
+
+
+def drift_report_latest() -> DriftReport | None:
+    """The newest periodic (scheduled) drift report; on-demand reports from the API do not drive alerts."""
+    return DriftReport.objects.filter(results__scheduled=True).order_by("-created_at", "-id").first()
+
+
+def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
+    """The rule's metric now. Request and confidence metrics cover the last ``window_minutes``;
+    drift is the latest scheduled report; the mirror backlog is its current age."""
+    minimum = settings.NUTRILEARN_ALERT_MIN_SAMPLES
+    start = now - timedelta(minutes=rule.window_minutes)
+    if rule.metric in (Metric.ERROR_RATE, Metric.P95_LATENCY):
+        stats = selectors.request_stats(start=start, end=now)
+        value = stats[rule.metric]
+        total = stats["total_requests"]
+        return Measurement(value=value, samples=total, enough_data=total >= minimum and value is not None, detail=f"{total} requests")
+    if rule.metric == Metric.AVG_CONFIDENCE:
+        summary = selectors.confidence_summary(start=start, end=now)
+        count = summary["count"]
+        return Measurement(value=summary["mean"], samples=count, enough_data=count >= minimum, detail=f"{count} predictions")
+    if rule.metric == Metric.DRIFT:
+        report = drift_report_latest()
+        if report is None:
+            return Measurement(value=None, samples=None, enough_data=False, detail="no drift report yet")
+        checks = ", ".join(report.results.get("drifting_checks", [])) or "none"
+        return Measurement(
+            value=1.0 if report.drift_detected else 0.0,
+            samples=None,
+            enough_data=report.verdict != "insufficient_data",
+            detail=f"drift report {report.pk} ({report.verdict}; drifting checks: {checks})",
+        )
+    if rule.metric == Metric.MIRROR_BACKLOG_AGE:
+        backlog = selectors.mirror_backlog()
+        waiting = backlog["count"]
+        return Measurement(value=backlog["oldest_age_seconds"], samples=waiting, enough_data=True, detail=f"{waiting} predictions waiting")
+    raise ValueError(f"Unknown alert metric {rule.metric!r}")
+
+
+def rule_breached(rule: AlertRule, value: float) -> bool:
+    if rule.operator == AlertRule.Operator.GT:
+        return value > rule.threshold
+    if rule.operator == AlertRule.Operator.LT:
+        return value < rule.threshold
+    raise ValueError(f"Unknown alert operator {rule.operator!r}")
+
+
+def _message(rule: AlertRule, measurement: Measurement) -> str:
+    return (
+        f"{rule.name}: {rule.get_metric_display()} is {measurement.value:.4g} "
+        f"({rule.get_operator_display()} {rule.threshold:g}); {measurement.detail}."
+    )
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule_id: int
+    action: str  # opened, still_open, resolved, clear, insufficient_data
+    value: float | None
+    alert_id: int | None = None
+
+
+def alert_rule_evaluate(rule: AlertRule, *, now: datetime | None = None) -> RuleOutcome:
+    """Measure one rule and open, keep or resolve its alert; notifications are sent after commit."""
+    now = now or timezone.now()
+    measurement = rule_measure(rule, now=now)
+    if not measurement.enough_data or measurement.value is None:
+        return RuleOutcome(rule.pk, "insufficient_data", measurement.value)
+    value = float(measurement.value)
+    open_alert = Alert.objects.filter(rule=rule, status=Alert.Status.OPEN).first()
+    if rule_breached(rule, value):
+        if open_alert is not None:
+            Alert.objects.filter(pk=open_alert.pk).update(last_value=value)
+            return RuleOutcome(rule.pk, "still_open", value, open_alert.pk)
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(rule=rule, value=value, last_value=value, message=_message(rule, measurement))
+        except IntegrityError:
+            # Another evaluator opened it between our read and our insert.
+            Alert.objects.filter(rule=rule, status=Alert.Status.OPEN).update(last_value=value)
+            return RuleOutcome(rule.pk, "still_open", value)
+        transaction.on_commit(lambda: alert_notify(alert_id=alert.pk, event="opened"))
+        return RuleOutcome(rule.pk, "opened", value, alert.pk)
+    if open_alert is None:
+        return RuleOutcome(rule.pk, "clear", value)
+    resolved = Alert.objects.filter(pk=open_alert.pk, status=Alert.Status.OPEN).update(
+        status=Alert.Status.RESOLVED, resolved_at=now, last_value=value
+    )
+    if not resolved:
+        return RuleOutcome(rule.pk, "clear", value)
+    transaction.on_commit(lambda: alert_notify(alert_id=open_alert.pk, event="resolved"))
+    return RuleOutcome(rule.pk, "resolved", value, open_alert.pk)
+
+
+def alerts_evaluate(*, now: datetime | None = None) -> list[RuleOutcome]:
+    """Evaluate every enabled rule once; safe to run concurrently and repeatedly."""
+    now = now or timezone.now()
+    return [alert_rule_evaluate(rule, now=now) for rule in AlertRule.objects.filter(enabled=True).order_by("pk")]
+
+
+def alerts_evaluate_job() -> dict[str, int]:
+    """The periodic evaluation: counts of outcomes by action. A JobRun ("alerts_evaluate") records each run that
+    opened or resolved an alert, and each failure (raised again)."""
+    try:
+        outcomes = alerts_evaluate()
+    except Exception as exc:
+        JobRun.objects.create(
+            name="alerts_evaluate", status=JobRun.Status.FAILED, finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}"[:2000], traceback=traceback.format_exc()[-20000:],
+        )
+        raise
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.action] = counts.get(outcome.action, 0) + 1
+    changed = [outcome for outcome in outcomes if outcome.action in ("opened", "resolved")]
+    if changed:
+        JobRun.objects.create(
+            name="alerts_evaluate", status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), items=len(changed),
+            details={"outcomes": counts, "changed": [{"rule_id": o.rule_id, "alert_id": o.alert_id, "action": o.action} for o in changed]},
+        )
+    return counts
+
+
+# Notifications ---------------------------------------------------------------------------
+
+
+def alert_payload(alert: Alert, *, event: str) -> dict:
+    rule = alert.rule
+    return {
+        "event": event,
+        "alert": {
+            "id": alert.pk,
+            "status": alert.status,
+            "opened_at": alert.opened_at.isoformat(),
+            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+            "value": alert.value,
+            "last_value": alert.last_value,
+            "message": alert.message,
+        },
+        "rule": {
+            "id": rule.pk,
+            "name": rule.name,
+            "metric": rule.metric,
+            "operator": rule.operator,
+            "threshold": rule.threshold,
+            "window_minutes": rule.window_minutes,
+        },
+        "sent_at": timezone.now().isoformat(),
+    }
+
+
+def alert_notify(*, alert_id: int, event: str) -> list[AlertDelivery]:
+    """Send the alert's ``event`` (opened / resolved) to the rule's email addresses and webhook; records each delivery.
+
+    A deleted alert is skipped. Delivery failures are recorded, not raised.
+    """
+    alert = Alert.objects.select_related("rule").filter(pk=alert_id).first()
+    if alert is None:
+        logger.info("Alert %s is gone; nothing to notify", alert_id)
+        return []
+    deliveries = []
+    if alert.rule.email_to.strip():
+        deliveries.append(_deliver_email(alert, event=event))
+    if alert.rule.webhook_url:
+        deliveries.append(_deliver_webhook(alert, event=event))
+    return deliveries
+
+
+def _deliver_email(alert: Alert, *, event: str) -> AlertDelivery:
+    recipients = [address.strip() for address in alert.rule.email_to.split(",") if address.strip()]
+    state = "OPEN" if event == "opened" else "RESOLVED"
+    subject = f"[NutriLearn] {state}: {alert.rule.name}"
+    body = alert.message if event == "opened" else f"Resolved: {alert.rule.name} (last value {alert.last_value:.4g})."
+    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.EMAIL, target=", ".join(recipients), attempts=1)
+    try:
+        send_mail(subject, body, None, recipients, fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("Alert %s email to %s failed: %s", alert.pk, delivery.target, exc)
+        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+    else:
+        delivery.delivered = True
+    delivery.save()
+    return delivery
+
+
+def _worth_retrying(status_code: int) -> bool:
+    """Server errors, timeouts and rate limits may pass; other client errors will not change on a retry."""
+    return status_code >= 500 or status_code in (408, 429)
+
+
+def _deliver_webhook(alert: Alert, *, event: str) -> AlertDelivery:
+    url = alert.rule.webhook_url
+    payload = alert_payload(alert, event=event)
+    max_attempts = max(1, settings.NUTRILEARN_WEBHOOK_MAX_ATTEMPTS)
+    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.WEBHOOK, target=url)
+    for attempt in range(1, max_attempts + 1):
+        delivery.attempts = attempt
+        try:
+            response = requests.post(url, json=payload, timeout=settings.NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS)
+        except requests.RequestException as exc:
+            delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
+        else:
+            if response.ok:
+                delivery.delivered = True
+                delivery.error = ""
+                break
+            delivery.error = f"HTTP {response.status_code}: {response.text[:500]}"
+            if not _worth_retrying(response.status_code):
+                break
+        if attempt < max_attempts:
+            time.sleep(settings.NUTRILEARN_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+    if not delivery.delivered:
+        logger.warning("Alert %s webhook to %s failed after %d attempts: %s", alert.pk, url, delivery.attempts, delivery.error)
+    delivery.save()
+    return delivery

@@ -152,3 +152,32 @@ def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
             client.log_batch(run_id, metrics=chunk, synchronous=True)
         requests_made += 1
     return requests_made
+
+
+# Drift reports.
+
+
+def drift_run_log(
+    *, report_id: int, model_version: str, verdict: str, recent_end, params: dict, metrics: dict[str, float], report: dict
+) -> str:
+    """Log one stored drift report as a finished run (run_type=drift): params, metrics, and the report as drift_report.json."""
+    from mlflow.entities import Metric, Param
+
+    timestamp_ms = int(recent_end.timestamp() * 1000)
+    with _named_errors(f"log drift report {report_id}"):
+        client = get_client()
+        run = client.create_run(
+            experiment_id(),
+            run_name=f"drift report {report_id}",
+            tags={"run_type": "drift", "drift_report_id": str(report_id), "model_version": model_version or "all", "verdict": verdict},
+        )
+        run_id = run.info.run_id
+        client.log_batch(
+            run_id,
+            metrics=[Metric(key, float(value), timestamp_ms, 0) for key, value in sorted(metrics.items())],
+            params=[Param(key, str(value)) for key, value in sorted(params.items())],
+            synchronous=True,
+        )
+        client.log_dict(run_id, report, "drift_report.json")
+        client.set_terminated(run_id, status="FINISHED")
+    return run_id

@@ -14,7 +14,8 @@ def predictions_per_day(by_day: dict[str, int]) -> go.Figure:
 
 
 def confidence_histogram(labels: list[str], counts: list[int]) -> go.Figure:
-    colours = ["#b3261e" if float(label.split("-")[0]) < 0.8 else "#b4690e" if float(label.split("-")[0]) < 0.9 else ACCENT for label in labels]
+    lower_edges = [float(label.split("-")[0]) for label in labels]
+    colours = ["#b3261e" if lower < 0.8 else "#b4690e" if lower < 0.9 else ACCENT for lower in lower_edges]
     figure = go.Figure(go.Bar(x=labels, y=counts, marker_color=colours, name="predictions"))
     return figure.update_layout(title="Confidence", xaxis_title="confidence", **LAYOUT)
 

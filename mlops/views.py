@@ -4,7 +4,6 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from .dashboard import dashboard_context
-
 from .health import database_ready, model_ready
 
 
@@ -19,7 +18,10 @@ def readyz(request):
     """Readiness: the database answers and the model is loaded."""
     checks = {"database": database_ready(), "model": model_ready()}
     ready = all(ok for ok, _ in checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}}
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
+    }
     return JsonResponse(body, status=200 if ready else 503)
 
 

@@ -10,7 +10,18 @@ from .models import Food, Prediction
 
 @admin.register(Food)
 class FoodAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "key", "imagenet_index", "energy_kcal", "protein_g", "carbohydrate_g", "fat_g", "fibre_g", "fdc_id", "nutrition_verified"]
+    list_display = [
+        "display_name",
+        "key",
+        "imagenet_index",
+        "energy_kcal",
+        "protein_g",
+        "carbohydrate_g",
+        "fat_g",
+        "fibre_g",
+        "fdc_id",
+        "nutrition_verified",
+    ]
     search_fields = ["display_name", "key", "fdc_description"]
     list_filter = ["nutrition_verified", ("energy_kcal", admin.EmptyFieldListFilter)]
 
@@ -62,19 +73,61 @@ class ModelVersionFilter(admin.SimpleListFilter):
 
 
 EXPORT_FIELDS = [
-    "id", "created_at", "status", "status_code", "reason_code", "source", "user_id", "food__key", "confidence", "no_food",
-    "food_mass", "processing_time_seconds", "model_name", "model_version", "model_sha256", "ab_arm", "image_width",
-    "image_height", "image_size_bytes", "image_sha256", "brightness", "contrast", "sharpness", "feedback_correct",
-    "feedback_food__key", "feedback_text", "feedback_at", "mirrored_at", "mlflow_run_id", "mlflow_step",
+    "id",
+    "created_at",
+    "status",
+    "status_code",
+    "reason_code",
+    "source",
+    "user_id",
+    "food__key",
+    "confidence",
+    "no_food",
+    "food_mass",
+    "processing_time_seconds",
+    "model_name",
+    "model_version",
+    "model_sha256",
+    "ab_arm",
+    "image_width",
+    "image_height",
+    "image_size_bytes",
+    "image_sha256",
+    "brightness",
+    "contrast",
+    "sharpness",
+    "feedback_correct",
+    "feedback_food__key",
+    "feedback_text",
+    "feedback_at",
+    "mirrored_at",
+    "mlflow_run_id",
+    "mlflow_step",
 ]
 
 
 @admin.register(Prediction)
 class PredictionAdmin(admin.ModelAdmin):
-    list_display = ["id", "thumbnail", "created_at", "label_display", "confidence_percent", "model_version", "status", "feedback_display", "mirrored"]
+    list_display = [
+        "id",
+        "thumbnail",
+        "created_at",
+        "label_display",
+        "confidence_percent",
+        "model_version",
+        "status",
+        "feedback_display",
+        "mirrored",
+    ]
     list_filter = [
-        "status", ("food", admin.RelatedOnlyFieldListFilter), ModelVersionFilter, ConfidenceBandFilter, "no_food",
-        FeedbackFilter, "source", ("created_at", admin.DateFieldListFilter),
+        "status",
+        ("food", admin.RelatedOnlyFieldListFilter),
+        ModelVersionFilter,
+        ConfidenceBandFilter,
+        "no_food",
+        FeedbackFilter,
+        "source",
+        ("created_at", admin.DateFieldListFilter),
     ]
     search_fields = ["food__display_name", "food__key", "user__username", "image_sha256", "mlflow_run_id", "reason"]
     date_hierarchy = "created_at"
@@ -82,10 +135,28 @@ class PredictionAdmin(admin.ModelAdmin):
     actions = ["export_csv"]
     list_per_page = 50
     fieldsets = [
-        (None, {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user", "session_key"]}),
+        (
+            None,
+            {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user", "session_key"]},
+        ),
         ("Recognition", {"fields": ["food", "confidence", "no_food", "food_mass", "top_k", "processing_time_seconds", "quality_hints"]}),
         ("Model", {"fields": ["model_name", "model_version", "model_sha256", "ab_arm"]}),
-        ("Image", {"fields": ["image", "image_format", "image_width", "image_height", "image_size_bytes", "image_sha256", "brightness", "contrast", "sharpness"]}),
+        (
+            "Image",
+            {
+                "fields": [
+                    "image",
+                    "image_format",
+                    "image_width",
+                    "image_height",
+                    "image_size_bytes",
+                    "image_sha256",
+                    "brightness",
+                    "contrast",
+                    "sharpness",
+                ]
+            },
+        ),
         ("Feedback", {"fields": ["feedback_correct", "feedback_food", "feedback_text", "feedback_at"]}),
         ("MLflow", {"fields": ["mirrored_at", "mlflow_run_id", "mlflow_step", "mirror_attempts", "mirror_claimed_at", "mirror_error"]}),
     ]

@@ -79,7 +79,11 @@ class FeedbackView(APIView):
     permission_classes = [AllowAny]
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=FeedbackRequestSerializer, responses={200: PredictionEnvelope, 400: ErrorEnvelope, 404: ErrorEnvelope}, summary="Give feedback")
+    @extend_schema(
+        request=FeedbackRequestSerializer,
+        responses={200: PredictionEnvelope, 400: ErrorEnvelope, 404: ErrorEnvelope},
+        summary="Give feedback",
+    )
     def post(self, request, prediction_id: int):
         prediction = prediction_get_for_owner(prediction_id=prediction_id, user=request.user, session_key=owner_session_key(request))
         if prediction is None:

@@ -44,7 +44,12 @@ ModelInfo = inline_serializer(
 )
 ImageInfo = inline_serializer(
     "ImageInfo",
-    {"url": serializers.CharField(allow_null=True), "width": serializers.IntegerField(), "height": serializers.IntegerField(), "format": serializers.CharField()},
+    {
+        "url": serializers.CharField(allow_null=True),
+        "width": serializers.IntegerField(),
+        "height": serializers.IntegerField(),
+        "format": serializers.CharField(),
+    },
 )
 FeedbackInfo = inline_serializer(
     "FeedbackInfo",
@@ -72,14 +77,28 @@ class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = [
-            "id", "created_at", "food", "no_food", "confidence", "confidence_band", "top_k", "nutrition",
-            "model", "processing_time_seconds", "image", "quality_hints", "feedback",
+            "id",
+            "created_at",
+            "food",
+            "no_food",
+            "confidence",
+            "confidence_band",
+            "top_k",
+            "nutrition",
+            "model",
+            "processing_time_seconds",
+            "image",
+            "quality_hints",
+            "feedback",
         ]
 
     @extend_schema_field(TopKItem)
     def get_top_k(self, prediction: Prediction):
         names = self.context.get("food_names", {})
-        return [{"food": item["food"], "name": names.get(item["food"], item["food"]), "confidence": item["confidence"]} for item in prediction.top_k]
+        return [
+            {"food": item["food"], "name": names.get(item["food"], item["food"]), "confidence": item["confidence"]}
+            for item in prediction.top_k
+        ]
 
     @extend_schema_field(NutritionSerializer(allow_null=True))
     def get_nutrition(self, prediction: Prediction):
@@ -116,7 +135,9 @@ class PredictRequestSerializer(serializers.Serializer):
 class FeedbackRequestSerializer(serializers.Serializer):
     correct = serializers.BooleanField(help_text="True confirms the prediction.")
     food = serializers.CharField(required=False, allow_blank=True, help_text="Catalogue key of the right food.")
-    food_text = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="The right food, when the catalogue lacks it.")
+    food_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="The right food, when the catalogue lacks it."
+    )
 
 
 ErrorEnvelope = inline_serializer(

@@ -50,16 +50,30 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
         decoded = decode_upload(data, limits=upload_limits())
     except ImageRejected as exc:
         prediction_record_refusal(
-            status=Prediction.Status.REJECTED, status_code=exc.status, reason_code=exc.code, reason=exc.message,
-            user=user, session_key=session_key, source=source, size_bytes=len(data), started=started,
+            status=Prediction.Status.REJECTED,
+            status_code=exc.status,
+            reason_code=exc.code,
+            reason=exc.message,
+            user=user,
+            session_key=session_key,
+            source=source,
+            size_bytes=len(data),
+            started=started,
         )
         raise
     try:
         served = get_served_model()
     except ModelUnavailable as exc:
         prediction_record_refusal(
-            status=Prediction.Status.FAILED, status_code=503, reason_code="model_unavailable", reason=str(exc),
-            user=user, session_key=session_key, source=source, size_bytes=len(data), started=started,
+            status=Prediction.Status.FAILED,
+            status_code=503,
+            reason_code="model_unavailable",
+            reason=str(exc),
+            user=user,
+            session_key=session_key,
+            source=source,
+            size_bytes=len(data),
+            started=started,
         )
         raise
     recognition = served.classifier.recognise(
@@ -117,8 +131,16 @@ def _image_fields(decoded: DecodedImage) -> dict:
 
 
 def prediction_record_refusal(
-    *, status: str, status_code: int, reason_code: str, reason: str, user, session_key: str, source: str,
-    size_bytes: int | None = None, started: float | None = None,
+    *,
+    status: str,
+    status_code: int,
+    reason_code: str,
+    reason: str,
+    user,
+    session_key: str,
+    source: str,
+    size_bytes: int | None = None,
+    started: float | None = None,
 ) -> Prediction:
     """Record a rejected (bad input) or failed (server) request, without any image data."""
     elapsed = None if started is None else round(time.perf_counter() - started, 6)
@@ -173,7 +195,17 @@ def prediction_feedback_set(*, prediction: Prediction, correct: bool, food_key: 
 def food_catalogue_load(*, path: Path = CATALOGUE_PATH) -> int:
     """Create or update the catalogue from the shipped JSON file; idempotent. Returns the row count."""
     entries = json.loads(path.read_text())
-    fields = ("display_name", "imagenet_index", "fdc_id", "fdc_description", "energy_kcal", "protein_g", "carbohydrate_g", "fat_g", "fibre_g")
+    fields = (
+        "display_name",
+        "imagenet_index",
+        "fdc_id",
+        "fdc_description",
+        "energy_kcal",
+        "protein_g",
+        "carbohydrate_g",
+        "fat_g",
+        "fibre_g",
+    )
     with transaction.atomic():
         for entry in entries:
             defaults = {name: entry.get(name) for name in fields}

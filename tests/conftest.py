@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 import skimage
 
-
 SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 
 

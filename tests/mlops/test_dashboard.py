@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from mlops.charts import confidence_histogram, predictions_per_day, reliability_diagram
 from predictions.models import Food, Prediction
@@ -15,8 +14,15 @@ pytestmark = pytest.mark.django_db
 
 def make_predictions(count: int, *, food: Food, confidence: float, status: str = "ok"):
     Prediction.objects.bulk_create(
-        Prediction(status=status, food=food if status == "ok" else None, confidence=confidence if status == "ok" else None,
-                   processing_time_seconds=0.05, model_name="food-classifier", model_version="1", session_key=f"s{i % 3}")
+        Prediction(
+            status=status,
+            food=food if status == "ok" else None,
+            confidence=confidence if status == "ok" else None,
+            processing_time_seconds=0.05,
+            model_name="food-classifier",
+            model_version="1",
+            session_key=f"s{i % 3}",
+        )
         for i in range(count)
     )
 

@@ -169,7 +169,9 @@ def test_feedback_can_name_a_food_the_catalogue_lacks(client, catalogue, cat_png
 def test_invalid_feedback_is_a_400_with_a_reason(client, catalogue, coffee_png):
     prediction_id = upload(client, png_to_jpeg(coffee_png)).json()["prediction"]["id"]
 
-    unknown = client.post(f"/api/v1/predictions/{prediction_id}/feedback", {"correct": False, "food": "unicorn"}, content_type="application/json")
+    unknown = client.post(
+        f"/api/v1/predictions/{prediction_id}/feedback", {"correct": False, "food": "unicorn"}, content_type="application/json"
+    )
     empty = client.post(f"/api/v1/predictions/{prediction_id}/feedback", {"correct": False}, content_type="application/json")
     malformed = client.post(f"/api/v1/predictions/{prediction_id}/feedback", "{nope", content_type="application/json")
 

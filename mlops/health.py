@@ -18,14 +18,20 @@ def database_ready() -> tuple[bool, str]:
 
 
 def model_ready() -> tuple[bool, str]:
-    """Ready once the served model is loaded; loading it here is what warms a fresh process."""
+    """Ready once a model serves (the champion, or the bundled fallback: its reason is in the detail).
+
+    Loading it here is what warms a fresh process; not ready only when nothing can serve.
+    """
     from predictions.inference import ModelUnavailable
 
     try:
         model = holder.get()
     except ModelUnavailable as exc:
         return False, f"model not loaded: {exc}"
-    return True, f"{model.name} version {model.version}"
+    detail = f"{model.name} version {model.version}"
+    if holder.fallback_reason:
+        detail += f" (fallback: {holder.fallback_reason})"
+    return True, detail
 
 
 # Thresholds of the original design: response time target < 2 s average (alert > 5 s),

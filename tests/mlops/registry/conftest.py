@@ -1,0 +1,67 @@
+"""A real, throwaway SQLite-backed MLflow store per test, and serving that follows it."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from mlops import registry, tracking
+from predictions.inference import bundled_weights_path, imagenet_manifest, load_state_dict
+from predictions.serving import holder
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory) -> Path:
+    """An empty MLflow database with its tables created once (creating them takes seconds)."""
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}")
+    client.search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_store(settings, tmp_path, mlflow_template):
+    database = tmp_path / "mlflow.db"
+    shutil.copyfile(mlflow_template, database)
+    uri = f"sqlite:///{database}"
+    settings.MLFLOW_TRACKING_URI = uri
+    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
+    settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"
+    tracking.reset_client()
+    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+    tracking.reset_client()
+
+
+@pytest.fixture
+def served_from_registry(settings, mlflow_store):
+    """The process's model holder following the registry; the alias is checked only when a test calls refresh()."""
+    settings.NUTRILEARN_MODEL_SOURCE = "registry"
+    settings.NUTRILEARN_MODEL_POLL_SECONDS = 0
+    holder.reset()
+    yield holder
+    holder.reset()
+
+
+@pytest.fixture(scope="session")
+def bundled_state_dict() -> dict[str, torch.Tensor]:
+    return load_state_dict(bundled_weights_path(), expected_sha256=None)
+
+
+def register_variant(folder: Path, state_dict: dict, *, aliases=()) -> registry.VersionRef:
+    """Register ImageNet-shaped weights (e.g. the bundled ones, altered) as a new version."""
+    registry.artefact_write(folder, manifest=imagenet_manifest(""), state_dict=state_dict)
+    return registry.version_register(artefact_dir=folder, description="test variant", aliases=aliases)
+
+
+@pytest.fixture
+def nudged_state_dict(bundled_state_dict) -> dict[str, torch.Tensor]:
+    """Working weights that differ from the bundled ones (so: another sha256)."""
+    return {**bundled_state_dict, "_fc.bias": bundled_state_dict["_fc.bias"] + 0.01}
+
+
+@pytest.fixture
+def broken_state_dict(bundled_state_dict) -> dict[str, torch.Tensor]:
+    """Weights that load but produce non-finite outputs: the smoke test must catch them."""
+    return {**bundled_state_dict, "_fc.weight": torch.full_like(bundled_state_dict["_fc.weight"], float("nan"))}

@@ -1,0 +1,98 @@
+"""Registering versions, fetching their artefacts by sha256, promoting and rolling back, against a real MLflow store."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mlops import registry
+from mlops.models import ModelEvent
+from mlops.services import PromotionRefused, bundled_model_register, model_promote, model_rollback
+from predictions.inference import FoodClassifier, WeightsCorrupt, bundled_weights_path, imagenet_manifest, sha256_file
+
+from .conftest import register_variant
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+
+def test_artefact_folder_round_trip_keeps_the_weights_digest(tmp_path):
+    manifest = registry.artefact_write(tmp_path, manifest=imagenet_manifest(""), weights_file=bundled_weights_path())
+
+    read, weights = registry.artefact_read(tmp_path)
+
+    assert read == manifest
+    assert manifest.weights_sha256 == sha256_file(bundled_weights_path())
+    assert FoodClassifier.load(read, weights).manifest.num_classes == 1000
+
+
+def test_bundled_model_becomes_version_1_champion_once(mlflow_store):
+    first, created = bundled_model_register()
+    again, created_again = bundled_model_register()
+
+    assert (first.version, created) == ("1", True)
+    assert (again.version, created_again) == ("1", False)
+    assert registry.aliases_get() == {"champion": "1"}
+    assert len(registry.versions_list()) == 1
+    version = mlflow_store.get_model_version("food-classifier", "1")
+    assert version.tags["sha256"] == sha256_file(bundled_weights_path())
+    assert ModelEvent.objects.filter(kind="promoted", model_version="1").count() == 1
+
+
+def test_registered_version_is_fetched_into_the_cache_by_sha256_and_loads(mlflow_store, settings):
+    ref, _ = bundled_model_register()
+
+    classifier = registry.classifier_load(ref)
+
+    assert (settings.NUTRILEARN_MODEL_CACHE_DIR / ref.sha256 / "manifest.json").is_file()
+    classifier.smoke_test()
+
+
+def test_download_whose_weights_do_not_match_the_registered_sha256_is_refused(mlflow_store, tmp_path, settings, nudged_state_dict):
+    ref = register_variant(tmp_path / "variant", nudged_state_dict)
+    artifact_root = Path(settings.MLFLOW_ARTIFACT_ROOT.removeprefix("file://"))
+    stored_weights = next(artifact_root.rglob("weights.safetensors"))
+    stored_weights.write_bytes(stored_weights.read_bytes()[:-8] + b"\x00" * 8)
+
+    with pytest.raises(WeightsCorrupt, match="sha256"):
+        registry.classifier_load(ref)
+    assert not (settings.NUTRILEARN_MODEL_CACHE_DIR / ref.sha256).exists()
+
+
+def test_cached_weights_changed_on_disk_are_refused_before_loading(mlflow_store, settings):
+    ref, _ = bundled_model_register()
+    _, cached_weights = registry.artefact_read(registry.artefact_fetch(ref))
+    torch.save({"not": torch.zeros(1)}, cached_weights)
+
+    with pytest.raises(WeightsCorrupt, match="does not match"):
+        registry.classifier_load(ref)
+
+
+def test_promote_moves_champion_and_rollback_moves_it_back(mlflow_store, tmp_path, nudged_state_dict):
+    bundled_model_register()
+    second = register_variant(tmp_path / "v2", nudged_state_dict, aliases=("challenger",))
+
+    promoted = model_promote(version=second.version)
+
+    assert registry.aliases_get() == {"champion": "2"}  # the challenger alias left with the promotion
+    assert (promoted.kind, promoted.message) == ("promoted", "champion moved from version 1 to 2")
+    rolled_back = model_rollback()
+    assert registry.aliases_get()["champion"] == "1"
+    assert rolled_back.kind == "rolled_back"
+    model_rollback()
+    assert registry.aliases_get()["champion"] == "2"
+
+
+def test_promoting_a_version_that_fails_its_smoke_test_is_refused(mlflow_store, tmp_path, broken_state_dict):
+    bundled_model_register()
+    broken = register_variant(tmp_path / "broken", broken_state_dict)
+
+    with pytest.raises(PromotionRefused, match="non-finite"):
+        model_promote(version=broken.version)
+    assert registry.aliases_get()["champion"] == "1"
+
+
+def test_rollback_without_an_earlier_champion_is_refused(mlflow_store):
+    bundled_model_register()
+
+    with pytest.raises(PromotionRefused):
+        model_rollback()

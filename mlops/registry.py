@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, sha256_file
+from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, WeightsMissing, sha256_file
 
 from .tracking import experiment_id, get_client
 
@@ -276,9 +276,23 @@ def artefact_fetch(ref: VersionRef) -> Path:
     return cached
 
 
-def classifier_load(ref: VersionRef) -> FoodClassifier:
-    """Fetch a version's artefact and rebuild its network; the weights' sha256 is checked before reading them."""
-    manifest, weights = artefact_read(artefact_fetch(ref))
+def _classifier_from(folder: Path, ref: VersionRef) -> FoodClassifier:
+    manifest, weights = artefact_read(folder)
     if manifest.weights_sha256 != ref.sha256:
         raise WeightsCorrupt(f"version {ref.version}: cached manifest does not match the registry's sha256")
     return FoodClassifier.load(manifest, weights)
+
+
+def classifier_load(ref: VersionRef) -> FoodClassifier:
+    """Fetch a version's artefact and rebuild its network; the weights' sha256 is checked before reading them.
+
+    A damaged cached copy is discarded and downloaded again once; a download that does not
+    match the registry's sha256 raises WeightsCorrupt.
+    """
+    folder = artefact_fetch(ref)
+    try:
+        return _classifier_from(folder, ref)
+    except (WeightsCorrupt, WeightsMissing) as exc:
+        logger.warning("cached artefact of %s version %s is damaged (%s); downloading it again", ref.name, ref.version, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+    return _classifier_from(artefact_fetch(ref), ref)

@@ -58,13 +58,15 @@ def test_download_whose_weights_do_not_match_the_registered_sha256_is_refused(ml
     assert not (settings.NUTRILEARN_MODEL_CACHE_DIR / ref.sha256).exists()
 
 
-def test_cached_weights_changed_on_disk_are_refused_before_loading(mlflow_store, settings):
+def test_damaged_cached_copy_is_replaced_by_a_fresh_download(mlflow_store, settings):
     ref, _ = bundled_model_register()
     _, cached_weights = registry.artefact_read(registry.artefact_fetch(ref))
     torch.save({"not": torch.zeros(1)}, cached_weights)
 
-    with pytest.raises(WeightsCorrupt, match="does not match"):
-        registry.classifier_load(ref)
+    classifier = registry.classifier_load(ref)
+
+    assert classifier.manifest.weights_sha256 == ref.sha256
+    assert sha256_file(cached_weights) == ref.sha256
 
 
 def test_promote_moves_champion_and_rollback_moves_it_back(mlflow_store, tmp_path, nudged_state_dict):

@@ -76,14 +76,14 @@ class Process:
         self.popen.wait(timeout=10)
 
     def stop(self, timeout: float = 10) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
-        if not self.running:
-            return
-        self.signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """SIGTERM to the main process (a warm shutdown), then SIGKILL to whatever is left of the group."""
+        if self.running:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
 
 
 class RedisServer(Process):

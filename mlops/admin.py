@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
+from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun, ServingRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,3 +72,13 @@ class JobRunAdmin(ReadOnlyAdmin):
     list_filter = ["status", "name"]
     search_fields = ["error"]
     date_hierarchy = "started_at"
+
+
+@admin.register(ServingRun)
+class ServingRunAdmin(ReadOnlyAdmin):
+    """The MLflow run of each model version and day; a prediction's point there is at step = its id."""
+
+    list_display = ["day", "model_name", "model_version", "run_id", "aggregated_until", "aggregates_complete", "created_at"]
+    list_filter = ["model_name", "model_version", "aggregates_complete"]
+    search_fields = ["run_id", "model_version"]
+    date_hierarchy = "day"

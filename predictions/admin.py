@@ -72,6 +72,31 @@ class ModelVersionFilter(admin.SimpleListFilter):
         return queryset.filter(model_version=self.value()) if self.value() else queryset
 
 
+class MirrorStateFilter(admin.SimpleListFilter):
+    """Where a prediction stands in the MLflow mirror; "given up" rows are not retried (see their MLflow error)."""
+
+    title = "MLflow mirror"
+    parameter_name = "mirror"
+
+    def lookups(self, request, model_admin):
+        return [("mirrored", "mirrored"), ("pending", "pending"), ("failing", "failing, retried"), ("poison", "given up")]
+
+    def queryset(self, request, queryset):
+        from django.conf import settings
+
+        bound = settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
+        waiting = queryset.filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
+        if self.value() == "mirrored":
+            return queryset.filter(mirrored_at__isnull=False)
+        if self.value() == "pending":
+            return waiting.filter(mirror_error="")
+        if self.value() == "failing":
+            return waiting.exclude(mirror_error="").filter(mirror_attempts__lt=bound)
+        if self.value() == "poison":
+            return waiting.filter(mirror_attempts__gte=bound)
+        return queryset
+
+
 EXPORT_FIELDS = [
     "id",
     "created_at",
@@ -126,6 +151,7 @@ class PredictionAdmin(admin.ModelAdmin):
         ConfidenceBandFilter,
         "no_food",
         FeedbackFilter,
+        MirrorStateFilter,
         "source",
         ("created_at", admin.DateFieldListFilter),
     ]

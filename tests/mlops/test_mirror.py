@@ -297,3 +297,16 @@ def _upload(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("meal.png", data, content_type="image/png")
+
+
+@pytest.mark.django_db
+def test_staff_find_given_up_predictions_and_their_mlflow_error_in_admin(admin_client, settings):
+    settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 3
+    poison, healthy = predictions_make(2, mirrored=False)
+    Prediction.objects.filter(pk=poison.pk).update(mirror_attempts=3, mirror_error="MLflow refused the batch: INVALID_PARAMETER_VALUE")
+
+    listing = admin_client.get("/admin/predictions/prediction/", {"mirror": "poison"})
+    detail = admin_client.get(f"/admin/predictions/prediction/{poison.pk}/change/")
+
+    assert list(listing.context["cl"].result_list) == [poison]
+    assert "INVALID_PARAMETER_VALUE" in detail.content.decode()

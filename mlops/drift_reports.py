@@ -2,9 +2,10 @@
 
 Reading stays cheap whatever the table size: food counts are one GROUP BY per window;
 the per-prediction numbers (confidence, image statistics, embeddings) are read for a
-seeded sample of at most ``NUTRILEARN_DRIFT_SAMPLE_SIZE`` rows per window, chosen in
-SQL by a multiplicative hash of the primary key, so the same rows are drawn every
-time for the same seed. The MMD test subsamples the embeddings further (seeded).
+seeded sample of about ``NUTRILEARN_DRIFT_SAMPLE_SIZE`` rows per window, chosen in SQL
+by a multiplicative (Fibonacci) hash of the primary key: the same rows for the same
+seed, spread evenly over the window. The MMD test subsamples the embeddings further
+(seeded, NumPy).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ NO_FOOD_KEY = "no_food"
 TOP_FOODS = 5
 IMAGE_FIELDS = ("brightness", "contrast", "sharpness", "image_width", "image_height")
 
-# Hash sampling: rows whose (id * A + seed * B) mod P falls below fraction * P.
-_HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative constant, spreads consecutive ids
-_HASH_SEED_STEP = 40_503
-_HASH_MODULUS = 1_000_003  # prime
+# Sampling in SQL: rows whose (id * A + seed * B) mod M falls below fraction * M. With A/M
+# close to the golden ratio (Fibonacci hashing) consecutive ids land far apart, so the
+# sample is spread evenly over the window, never in runs of neighbouring rows. The
+# products stay within 64 bits for ids below 6.9e9.
+_HASH_MODULUS = 2_147_483_647  # 2^31 - 1, prime
+_HASH_MULTIPLIER = 1_327_217_885  # round(0.6180339887 * M), odd
+_HASH_SEED_STEP = 1_000_003
 
 
 def drift_config(*, threshold: float | None = None) -> DriftConfig:

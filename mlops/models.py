@@ -179,3 +179,74 @@ class AlertDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class PredictionDay(models.Model):
+    """Predictions of one UTC day per model version, food and status, summed (mlops/rollups.py keeps it current).
+
+    The all-data monitoring reads these instead of scanning every prediction. ``food_id``
+    0 stands for no food (and for failed requests).
+    """
+
+    day = models.DateField()
+    model_version = models.CharField(max_length=50, blank=True)
+    food_id = models.IntegerField(default=0)
+    status = models.CharField(max_length=10)
+    count = models.PositiveIntegerField(default=0)
+    confidence_count = models.PositiveIntegerField(default=0)
+    confidence_sum = models.FloatField(default=0.0)
+    confidence_square_sum = models.FloatField(default=0.0)
+    confidence_min = models.FloatField(null=True)
+    confidence_max = models.FloatField(null=True)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "model_version", "food_id", "status"], name="prediction_day_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} v{self.model_version} food {self.food_id} {self.status}: {self.count}"
+
+
+class ConfidenceDay(models.Model):
+    """Successful predictions of one UTC day per model version in 100 confidence bins of width 0.01."""
+
+    day = models.DateField()
+    model_version = models.CharField(max_length=50, blank=True)
+    bin = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+    confidence_sum = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model_version", "bin"], name="confidence_day_unique")]
+
+    def __str__(self):
+        return f"{self.day} v{self.model_version} bin {self.bin}: {self.count}"
+
+
+class UserTotal(models.Model):
+    """Successful predictions of one user (or anonymous session, hashed) per model version, over all time."""
+
+    user_key = models.CharField(max_length=64)
+    model_version = models.CharField(max_length=50, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_key", "model_version"], name="user_total_unique")]
+
+    def __str__(self):
+        return f"{self.user_key} v{self.model_version}: {self.count}"
+
+
+class RollupState(models.Model):
+    """Where the rollups stand: predictions up to ``last_prediction_id`` are in UserTotal, days before ``complete_before`` are final."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_prediction_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True)
+    complete_before = models.DateField(null=True)
+
+    def __str__(self):
+        return f"{self.name} refreshed at {self.refreshed_at}"

@@ -10,14 +10,17 @@ top-N heap instead of sorting the window.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Avg, CharField, Count, F, FloatField, Func, IntegerField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from predictions.models import Food, Prediction
 
+from . import rollups
 from .calibration import (
     accuracy_change_test,
     estimated_accuracy,
@@ -112,6 +115,12 @@ def request_stats(*, start: datetime | None, end: datetime | None, model_version
     }
 
 
+def _variance(mean_square: float, mean: float) -> float:
+    """E[x^2] - E[x]^2, with the rounding noise of equal values (confidences are in [0, 1]) taken as zero."""
+    variance = mean_square - mean**2
+    return variance if variance > 1e-12 else 0.0
+
+
 def confidence_summary(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """count, mean, median, std (population), min and max of the confidence of successful predictions in [start, end)."""
     queryset = predictions_in_window(start=start, end=end, model_version=model_version).filter(
@@ -127,7 +136,7 @@ def confidence_summary(*, start: datetime | None, end: datetime | None, model_ve
     count = totals["count"]
     if not count:
         return {"count": 0, "mean": None, "median": None, "std": None, "min": None, "max": None}
-    variance = max(totals["mean_square"] - totals["mean"] ** 2, 0.0)
+    variance = _variance(totals["mean_square"], totals["mean"])
     return {
         "count": count,
         "mean": totals["mean"],
@@ -140,14 +149,26 @@ def confidence_summary(*, start: datetime | None, end: datetime | None, model_ve
 
 def mirror_backlog() -> dict:
     """How many successful predictions wait to be mirrored into MLflow, and the age in seconds of the oldest (0 when none)."""
-    totals = (
-        Prediction.objects.order_by()
-        .filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
-        .aggregate(count=Count("id"), oldest=Min("created_at"))
-    )
-    oldest = totals["oldest"]
+    if connection.vendor == "sqlite":
+        # SQLite's planner prefers the (status, created_at) index over the partial index of
+        # unmirrored rows, turning a read of a few rows into a scan of every success.
+        with connection.cursor() as cursor:
+            # The status is a literal: SQLite uses a partial index only when it can prove its condition.
+            cursor.execute(
+                "SELECT COUNT(*), MIN(created_at) FROM predictions_prediction INDEXED BY prediction_unmirrored_idx"
+                " WHERE status = 'ok' AND mirrored_at IS NULL"
+            )
+            count, oldest_text = cursor.fetchone()
+        oldest = parse_datetime(oldest_text).replace(tzinfo=UTC) if oldest_text else None
+    else:
+        totals = (
+            Prediction.objects.order_by()
+            .filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
+            .aggregate(count=Count("id"), oldest=Min("created_at"))
+        )
+        count, oldest = totals["count"], totals["oldest"]
     age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return {"count": totals["count"], "oldest_age_seconds": age}
+    return {"count": count, "oldest_age_seconds": age}
 
 
 class Day(Func):
@@ -188,24 +209,32 @@ def _food_names(food_ids) -> dict:
     return dict(Food.objects.filter(pk__in=[food_id for food_id in food_ids if food_id is not None]).values_list("pk", "display_name"))
 
 
-def food_counts(queryset: QuerySet[Prediction], *, limit: int = 10) -> list[dict]:
-    """The most frequent foods of ``queryset``: [{food, name, count}], "no food recognised" included as food None."""
-    rows = list(queryset.values("food_id").annotate(count=Count("id")).order_by("-count", "food_id")[:limit])
-    names = _food_names(row["food_id"] for row in rows)
-    keys = dict(Food.objects.filter(pk__in=names).values_list("pk", "key"))
+def _food_ranking(stats_by_food: dict, *, limit: int) -> list[dict]:
+    """[{food, name, count}] of the most frequent foods; food id 0 (no food recognised) is listed as food None."""
+    ranked = sorted(stats_by_food.items(), key=lambda item: (-item[1]["count"], item[0]))[:limit]
+    foods = {
+        pk: (key, name) for pk, key, name in Food.objects.filter(pk__in=[pk for pk, _ in ranked]).values_list("pk", "key", "display_name")
+    }
     return [
-        {"food": keys.get(row["food_id"]), "name": names.get(row["food_id"], "No food recognised"), "count": row["count"]} for row in rows
+        {"food": foods.get(pk, (None,))[0], "name": foods.get(pk, (None, "No food recognised"))[1], "count": stats["count"]}
+        for pk, stats in ranked
     ]
 
 
-def counts_by_day(queryset: QuerySet[Prediction]) -> dict[str, int]:
-    """{'YYYY-MM-DD': count} in day order (UTC days)."""
-    rows = queryset.annotate(day=Day("created_at")).values("day").annotate(count=Count("id")).order_by("day")
-    return {str(row["day"]): row["count"] for row in rows}
+def _activity(counts) -> dict:
+    counts = list(counts)
+    return {
+        "unique_users": len(counts),
+        "predictions_per_user": {
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "avg": round(sum(counts) / len(counts), 4) if counts else 0.0,
+        },
+    }
 
 
 def user_activity(queryset: QuerySet[Prediction]) -> dict:
-    """Distinct users (signed-in users by id, anonymous ones by session) and predictions per user (min, max, avg)."""
+    """Distinct users (signed-in users by id, anonymous ones by session) and predictions per user (min, max, avg), live."""
     signed_in = queryset.filter(user__isnull=False).values("user_id").annotate(count=Count("id")).order_by()
     anonymous = queryset.filter(user__isnull=True).exclude(session_key="").values("session_key").annotate(count=Count("id")).order_by()
     groups, total, low, high = 0, 0, None, None
@@ -223,39 +252,52 @@ def user_activity(queryset: QuerySet[Prediction]) -> dict:
     }
 
 
+def users_of(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+    """Distinct users and predictions per user: from the all-time totals when the window is open, else live over the window."""
+    if start is None and end is None:
+        return _activity(rollups.user_counts_all_time(model_version=model_version).values())
+    return user_activity(successful_predictions(start=start, end=end, model_version=model_version))
+
+
 def prediction_statistics(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """Successful predictions in [start, end): total, top 10 foods, per day, distinct users and predictions per user."""
-    queryset = successful_predictions(start=start, end=end, model_version=model_version)
-    activity = user_activity(queryset)
+    window = {"start": start, "end": end, "model_version": model_version}
+    by_day = rollups.ok_stats_by("day", **window)
+    activity = users_of(**window)
     return {
-        "total_predictions": queryset.count(),
-        "by_food": food_counts(queryset, limit=10),
-        "by_day": counts_by_day(queryset),
+        "total_predictions": sum(stats["count"] for stats in by_day.values()),
+        "by_food": _food_ranking(rollups.ok_stats_by("food_id", **window), limit=10),
+        "by_day": {day: by_day[day]["count"] for day in sorted(by_day)},
         "unique_users": activity["unique_users"],
         "predictions_per_user": activity["predictions_per_user"],
     }
 
 
+def _confidence_statistics(stats: dict) -> dict:
+    count = stats["confidence_count"]
+    if not count:
+        return {"count": 0, "mean": None, "std": None, "min": None, "max": None}
+    mean = stats["confidence_sum"] / count
+    variance = _variance(stats["confidence_square_sum"] / count, mean)
+    return {"count": count, "mean": mean, "std": math.sqrt(variance), "min": stats["confidence_min"], "max": stats["confidence_max"]}
+
+
 def metrics_overview(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """The seed's /metrics body: overview, confidence, top foods and predictions by day, over successful predictions."""
-    queryset = successful_predictions(start=start, end=end, model_version=model_version)
-    totals = queryset.aggregate(
-        total=Count("id"),
-        avg=Avg("confidence"),
-        min=Min("confidence"),
-        max=Max("confidence"),
-        unique_foods=Count("food_id", distinct=True),
-    )
+    window = {"start": start, "end": end, "model_version": model_version}
+    by_food = rollups.ok_stats_by("food_id", **window)
+    by_day = rollups.ok_stats_by("day", **window)
+    confidence = _confidence_statistics(rollups.ok_stats_by(None, **window))
     return {
         "overview": {
-            "total_predictions": totals["total"],
-            "avg_confidence": totals["avg"],
-            "unique_foods": totals["unique_foods"],
-            "unique_users": user_activity(queryset)["unique_users"],
+            "total_predictions": sum(stats["count"] for stats in by_day.values()),
+            "avg_confidence": confidence["mean"],
+            "unique_foods": len([food_id for food_id in by_food if food_id]),
+            "unique_users": users_of(**window)["unique_users"],
         },
-        "confidence": {"avg": totals["avg"], "min": totals["min"], "max": totals["max"]},
-        "top_foods": food_counts(queryset, limit=10),
-        "predictions_by_day": counts_by_day(queryset),
+        "confidence": {"avg": confidence["mean"], "min": confidence["min"], "max": confidence["max"]},
+        "top_foods": _food_ranking(by_food, limit=10),
+        "predictions_by_day": {day: by_day[day]["count"] for day in sorted(by_day)},
     }
 
 
@@ -272,17 +314,28 @@ def confidence_bins(queryset: QuerySet[Prediction], *, bins: int, extra: tuple[s
 
 
 def confidence_histogram(*, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10) -> dict:
-    """Histogram of the confidence of successful predictions in ``bins`` equal-width bins, with summary statistics."""
-    counts = [0] * bins
-    for row in confidence_bins(successful_predictions(start=start, end=end, model_version=model_version), bins=bins):
-        counts[row["bin"]] += row["count"]
+    """Histogram of the confidence of successful predictions in ``bins`` equal-width bins, with summary statistics.
+
+    Bin counts that divide 100 are summed from the rollup's 0.01-wide bins; others are counted live.
+    """
+    window = {"start": start, "end": end, "model_version": model_version}
+    if rollups.FINE_BINS % bins == 0:
+        fine = rollups.confidence_fine_bins(**window)
+        width = rollups.FINE_BINS // bins
+        counts = [sum(fine[index * width : (index + 1) * width]) for index in range(bins)]
+    else:
+        counts = [0] * bins
+        for row in confidence_bins(successful_predictions(**window), bins=bins):
+            counts[row["bin"]] += row["count"]
     labels = [f"{index / bins:.2f}-{(index + 1) / bins:.2f}" for index in range(bins)]
-    summary = confidence_summary(start=start, end=end, model_version=model_version)
+    statistics = _confidence_statistics(rollups.ok_stats_by(None, **window))
+    with_confidence = successful_predictions(**window).filter(confidence__isnull=False)
+    statistics["median"] = percentile(with_confidence, field="confidence", fraction=0.5, count=statistics["count"])
     return {
         "bins": labels,
         "counts": counts,
         "total": sum(counts),
-        "statistics": {key: summary[key] for key in ("mean", "median", "std", "min", "max")},
+        "statistics": {key: statistics[key] for key in ("mean", "median", "std", "min", "max")},
     }
 
 
@@ -352,9 +405,19 @@ def calibration_by_version(
     recent_end = end or timezone.now()
     recent_start = max(start, recent_end - timedelta(days=recent_days)) if start else recent_end - timedelta(days=recent_days)
     recent: dict[str, list] = {}
-    recent_queryset = successful_predictions(start=recent_start, end=recent_end, model_version=model_version)
-    for row in confidence_bins(recent_queryset, bins=bins, extra=("model_version",)):
-        recent.setdefault(row["model_version"], []).append(row)
+    if rollups.FINE_BINS % bins == 0:
+        width = rollups.FINE_BINS // bins
+        fine = rollups.confidence_fine_bins_by_version(start=recent_start, end=recent_end, model_version=model_version)
+        for version, (counts, sums) in fine.items():
+            recent[version] = [
+                {"bin": index, "count": sum(counts[index * width : (index + 1) * width]),
+                 "confidence_sum": sum(sums[index * width : (index + 1) * width]), "correct": 0}
+                for index in range(bins)
+            ]  # fmt: skip
+    else:
+        recent_queryset = successful_predictions(start=recent_start, end=recent_end, model_version=model_version)
+        for row in confidence_bins(recent_queryset, bins=bins, extra=("model_version",)):
+            recent.setdefault(row["model_version"], []).append(row)
     measured = {
         row["model_version"]: row
         for row in feedback_predictions(start=recent_start, end=recent_end, model_version=model_version)

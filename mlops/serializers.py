@@ -62,7 +62,7 @@ class DriftQuery(WindowQuery):
 
 class HealthQuery(WindowQuery):
     window_minutes = serializers.IntegerField(
-        required=False, default=60, min_value=1, max_value=60 * 24 * 30, help_text="The last N minutes, when start is not given."
+        required=False, default=60, min_value=1, max_value=60 * 24 * 366, help_text="The last N minutes, when start is not given."
     )
 
 

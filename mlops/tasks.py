@@ -56,3 +56,11 @@ def drift_report_task() -> dict:
 def alerts_evaluate_task() -> dict:
     """Evaluate every enabled alert rule once; idempotent (an open alert is never opened twice)."""
     return alerts.alerts_evaluate_job()
+
+
+@shared_task
+def monitoring_rollups_refresh() -> dict:
+    """Bring the monitoring rollups up to date (mlops/rollups.py); idempotent, safe to run at any time."""
+    from .rollups import rollups_refresh_job
+
+    return rollups_refresh_job()

@@ -125,7 +125,7 @@ def serving_run_create(*, model_name: str, model_version: str, day: date) -> str
         run = get_client().create_run(
             experiment_id(),
             run_name=f"serving {model_name} v{model_version} {day.isoformat()}",
-            tags={"run_type": "serving", "model_name": model_name, "model_version": model_version, "serving_day": day.isoformat()},
+            tags={RUN_TYPE_TAG: "serving", "model_name": model_name, "model_version": model_version, "serving_day": day.isoformat()},
         )
     return run.info.run_id
 
@@ -154,6 +154,83 @@ def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
     return requests_made
 
 
+# Every run the project writes carries this tag: serving, training, evaluation or drift.
+RUN_TYPE_TAG = "run_type"
+RUN_TYPES = ("serving", "training", "evaluation", "drift")
+
+
+def ping() -> None:
+    """Raise TrackingUnavailable unless the tracking store answers a cheap query."""
+    with _named_errors("ping the tracking store"):
+        get_client().search_experiments(max_results=1)
+
+
+def experiments_list() -> list[dict]:
+    """Active experiments of the tracking store, as plain dicts."""
+    with _named_errors("list experiments"):
+        experiments = get_client().search_experiments(max_results=1000)
+    return [
+        {
+            "experiment_id": experiment.experiment_id,
+            "name": experiment.name,
+            "artifact_location": experiment.artifact_location,
+            "lifecycle_stage": experiment.lifecycle_stage,
+            "tags": dict(experiment.tags),
+        }
+        for experiment in experiments
+    ]
+
+
+def runs_search(*, run_type: str | None, limit: int, start=None, end=None, model_version: str | None = None) -> list[dict]:
+    """The newest ``limit`` runs of the project's experiment, of one run type (tag ``run_type``) or all.
+
+    ``start``/``end`` bound the run start time, ``model_version`` matches the run's ``model_version`` tag.
+    """
+    clauses = []
+    if run_type:
+        clauses.append(f"tags.{RUN_TYPE_TAG} = '{_quoted(run_type)}'")
+    if start is not None:
+        clauses.append(f"attributes.start_time >= {int(start.timestamp() * 1000)}")
+    if end is not None:
+        clauses.append(f"attributes.start_time < {int(end.timestamp() * 1000)}")
+    if model_version:
+        clauses.append(f"tags.model_version = '{_quoted(model_version)}'")
+    filter_string = " and ".join(clauses)
+    with _named_errors("search runs"):
+        runs = get_client().search_runs(
+            experiment_ids=[experiment_id()], filter_string=filter_string, max_results=limit, order_by=["attributes.start_time DESC"]
+        )
+    return [run_as_dict(run) for run in runs]
+
+
+def _quoted(value: str) -> str:
+    """A value for a single-quoted MLflow filter string; MLflow's filter grammar has no escape for quotes, so refuse them."""
+    if "'" in value or "\\" in value:
+        raise ValueError(f"unsupported character in filter value {value!r}")
+    return value
+
+
+def _iso(milliseconds: int | None) -> str | None:
+    if milliseconds is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).isoformat()
+
+
+def run_as_dict(run) -> dict:
+    return {
+        "run_id": run.info.run_id,
+        "experiment_id": run.info.experiment_id,
+        "status": run.info.status,
+        "start_time": _iso(run.info.start_time),
+        "end_time": _iso(run.info.end_time),
+        "metrics": dict(run.data.metrics),
+        "params": dict(run.data.params),
+        "tags": {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")},
+    }
+
+
 # Drift reports.
 
 
@@ -169,7 +246,7 @@ def drift_run_log(
         run = client.create_run(
             experiment_id(),
             run_name=f"drift report {report_id}",
-            tags={"run_type": "drift", "drift_report_id": str(report_id), "model_version": model_version or "all", "verdict": verdict},
+            tags={RUN_TYPE_TAG: "drift", "drift_report_id": str(report_id), "model_version": model_version or "all", "verdict": verdict},
         )
         run_id = run.info.run_id
         client.log_batch(

@@ -235,6 +235,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
     "drift-report": {"task": "mlops.tasks.drift_report_task", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
     "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate_task", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
+    # Daily rollups that the all-data monitoring reads (mlops/rollups.py); also the worker's heartbeat.
+    "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
 }
 
 # Drift (mlops/drift.py, mlops/drift_reports.py). The periodic report compares the last

@@ -137,6 +137,19 @@ class Prediction(models.Model):
                 name="prediction_unmirrored_idx",
                 condition=Q(mirrored_at__isnull=True, status="ok"),
             ),
+            # Exact confidence medians over all data (and per version) by walking an index.
+            models.Index(fields=["confidence"], name="prediction_ok_confidence_idx", condition=Q(status="ok", confidence__isnull=False)),
+            models.Index(
+                fields=["model_version", "confidence"],
+                name="prediction_version_conf_idx",
+                condition=Q(status="ok", confidence__isnull=False),
+            ),
+            # Covers the feedback reads of the performance and calibration report (a few % of rows).
+            models.Index(
+                fields=["model_version", "created_at", "status", "food", "feedback_correct", "feedback_food", "confidence", "feedback_text"],
+                name="prediction_feedback_cover_idx",
+                condition=Q(feedback_correct__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -1,0 +1,112 @@
+"""The rollups change how all-data monitoring is computed, never what it answers."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from mlops import selectors
+from mlops.models import JobRun, PredictionDay, RollupState
+from mlops.rollups import rollups_refresh, rollups_refresh_job
+from predictions.models import Prediction
+
+from .factories import food_make, predictions_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history():
+    """Ten days of mixed traffic (two versions, signed-in and anonymous users, errors), some of it today."""
+    pizza, soup = food_make("pizza"), food_make("soup")
+    alice = get_user_model().objects.create_user("alice")
+    now = timezone.now()
+    for day in range(10):
+        at = now - timedelta(days=day, hours=1)
+        predictions_make(3, at=at, food=pizza, confidence=0.5 + day / 40, model_version="1", user=alice)
+        predictions_make(2, at=at, food=soup, confidence=0.95, model_version="2", session_key=f"s{day % 3}")
+        predictions_make(1, at=at, status=Prediction.Status.FAILED)
+    predictions_make(2, at=now - timedelta(days=4), food=None, confidence=None, no_food=True, session_key="s9")
+    return now
+
+
+def rounded(value):
+    """Floats to 9 places, recursively: sums over days and over rows differ in the last bits."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
+
+
+def answers(**window):
+    return rounded(
+        {
+            "metrics": selectors.metrics_overview(**window),
+            "predictions": selectors.prediction_statistics(**window),
+            "confidence": selectors.confidence_histogram(bins=10, **window),
+            "confidence_odd_bins": selectors.confidence_histogram(bins=7, **window),
+            "estimates": [
+                [item["model_version"], item["accuracy_estimate"]["mean_confidence"], item["accuracy_estimate"]["prediction_count"]]
+                for item in selectors.calibration_by_version(bins=10, **window)
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {},
+        {"model_version": "2"},
+        {"start_days": 6.5},
+        {"start_days": 8, "end_days": 2.3},
+    ],
+)
+def test_answers_are_the_same_with_and_without_rollups(history, window):
+    arguments = {"model_version": window.get("model_version")}
+    arguments["start"] = history - timedelta(days=window["start_days"]) if "start_days" in window else None
+    arguments["end"] = history - timedelta(days=window["end_days"]) if "end_days" in window else None
+    live = answers(**arguments)
+
+    rollups_refresh()
+
+    assert PredictionDay.objects.exists()
+    assert answers(**arguments) == live
+
+
+def test_predictions_after_a_refresh_are_counted_live(history):
+    rollups_refresh()
+    before = selectors.metrics_overview(start=None, end=None)["overview"]["total_predictions"]
+
+    predictions_make(4, food=food_make("pizza"), session_key="late")
+
+    overview = selectors.metrics_overview(start=None, end=None)["overview"]
+    assert overview["total_predictions"] == before + 4
+    assert overview["unique_users"] == 6
+
+
+def test_a_refresh_is_idempotent(history):
+    rollups_refresh()
+    first = sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count"))
+
+    rollups_refresh()
+
+    assert sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count")) == first
+
+
+def test_days_before_the_last_refresh_are_complete_and_today_is_not(history):
+    rollups_refresh(now=history)
+
+    assert RollupState.objects.get().complete_before == (history - timedelta(seconds=60)).date()
+
+
+def test_the_refresh_job_is_recorded():
+    rollups_refresh_job()
+
+    job = JobRun.objects.get(name="monitoring_rollups_refresh")
+    assert job.status == JobRun.Status.SUCCEEDED
+    assert job.finished_at is not None

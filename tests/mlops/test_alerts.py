@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mlops.alerts import alert_rules_ensure_defaults, alerts_evaluate, alerts_evaluate_job
@@ -159,6 +160,17 @@ def test_an_open_alert_is_not_opened_or_notified_again_while_the_condition_holds
     assert Alert.objects.count() == 1
     assert Alert.objects.get().last_value == 40.0
     assert len(receiver.bodies) == 1
+
+
+def test_the_database_refuses_a_second_open_alert_for_a_rule():
+    # What keeps two evaluators running at once from opening the same alert twice.
+    rule = error_rate_rule()
+    Alert.objects.create(rule=rule, value=20.0)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(rule=rule, value=30.0)
+    Alert.objects.create(rule=rule, value=30.0, status=Alert.Status.RESOLVED)
+    assert Alert.objects.filter(rule=rule).count() == 2
 
 
 def test_the_alert_resolves_when_the_condition_clears_and_a_new_one_opens_later(receiver, django_capture_on_commit_callbacks):

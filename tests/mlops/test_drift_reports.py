@@ -15,6 +15,7 @@ from scipy.spatial.distance import jensenshannon
 from mlops import tracking
 from mlops.drift_reports import drift_report_compute, drift_report_scheduled
 from mlops.models import DriftReport, JobRun
+from mlops.tasks import drift_report_task
 from predictions.models import Food, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +269,27 @@ def test_the_periodic_report_compares_the_windows_from_settings_and_records_a_jo
     assert job.status == JobRun.Status.SUCCEEDED
     assert job.details["drift_report_id"] == report.pk
     assert job.items == 100
+
+
+def test_the_drift_task_stores_a_scheduled_report(mlflow_down):
+    rng = np.random.default_rng(13)
+    predictions_at(timezone.now() - timedelta(days=10), {"pizza": 60}, rng=rng)
+    predictions_at(timezone.now() - timedelta(days=1), {"pizza": 60}, rng=rng)
+
+    outcome = drift_report_task.apply().get()
+
+    report = DriftReport.objects.get()
+    assert outcome == {"drift_report_id": report.pk, "verdict": "no_drift", "mlflow_run_id": ""}
+    assert report.results["scheduled"] is True
+
+
+def test_the_beat_schedule_runs_the_drift_and_alert_tasks():
+    from django.conf import settings
+
+    from nutrilearn.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert {"mlops.tasks.drift_report_task", "mlops.tasks.alerts_evaluate_task"} <= scheduled
+    assert {"mlops.tasks.drift_report_task", "mlops.tasks.alerts_evaluate_task"} <= set(app.tasks)

@@ -191,6 +191,7 @@ def chi_square_test(
     """Chi-square test of homogeneity on the 2 x K table of category counts (scipy.stats.chi2_contingency).
 
     Rare categories are pooled first so that no expected count is below ``min_expected``.
+    A 2 x 2 table gets Yates' continuity correction (scipy's default), which errs towards no drift.
     """
     categories, b, r = _aligned_counts(baseline_counts, recent_counts)
     n_baseline, n_recent = int(b.sum()), int(r.sum())

@@ -314,10 +314,15 @@ def train(
     # The new head, first as a linear probe on pooled features of the frozen network.
     head = nn.Linear(network._fc.in_features, num_classes)
     dropout = nn.Dropout(config.dropout)
-    with torch.inference_mode():
-        pool = parts.tail if config.unfreeze_blocks else (lambda maps: maps)
-        probe_train = torch.cat([pool(train_maps[v].float()) for v in range(views)])
-        probe_test = pool(test_maps.float())
+    def pooled(maps: torch.Tensor) -> torch.Tensor:
+        """Pooled features of cached maps through the frozen tail, in chunks (the whole set at once would take gigabytes)."""
+        if not config.unfreeze_blocks:
+            return maps.float()
+        with torch.inference_mode():
+            return torch.cat([parts.tail(chunk.float()) for chunk in maps.split(256)])
+
+    probe_train = torch.cat([pooled(train_maps[v]) for v in range(views)])
+    probe_test = pooled(test_maps)
     probe_labels = train_labels.repeat(views)
     generator = torch.Generator().manual_seed(config.seed)
     optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate * 10, weight_decay=config.weight_decay)
@@ -381,7 +386,7 @@ def train(
             network.eval()
             head.eval()
             with torch.inference_mode():
-                test_accuracy, test_loss = _accuracy_and_loss(head(parts.tail(test_maps.float())), test_labels)
+                test_accuracy, test_loss = _accuracy_and_loss(head(pooled(test_maps)), test_labels)
             epoch += 1
             row = {
                 "epoch": epoch,
@@ -410,8 +415,7 @@ def train(
     network.eval()
     head.eval()
     with torch.inference_mode():
-        features = parts.tail(test_maps.float()) if config.unfreeze_blocks else test_maps.float()
-        predictions = head(features).argmax(1)
+        predictions = head(pooled(test_maps)).argmax(1)
     report = classification_report(
         [split.class_names[i] for i in test_labels.tolist()], [split.class_names[i] for i in predictions.tolist()], split.class_names
     )

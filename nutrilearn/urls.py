@@ -16,6 +16,12 @@ urlpatterns = [
     path("", include("predictions.urls")),
 ]
 
+
+def media(request, path):
+    """Uploaded photos, for development and single-machine runs (MEDIA_ROOT read per request)."""
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.DEBUG or settings.NUTRILEARN_SERVE_MEDIA:
     # In production put media behind the web server or object storage instead.
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]

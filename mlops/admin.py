@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun, ServingRun
+from .models import Alert, AlertDelivery, AlertRule, DriftReport, Evaluation, JobRun, ModelEvent, ServingRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -82,3 +82,21 @@ class ServingRunAdmin(ReadOnlyAdmin):
     list_filter = ["model_name", "model_version", "aggregates_complete"]
     search_fields = ["run_id", "model_version"]
     date_hierarchy = "day"
+
+
+@admin.register(ModelEvent)
+class ModelEventAdmin(ReadOnlyAdmin):
+    """What each serving process did with the registry: loaded, switched, refused (with why); promotions and rollbacks."""
+
+    list_display = ["created_at", "kind", "model_name", "model_version", "alias", "hostname", "pid", "message"]
+    list_filter = ["kind", "model_version"]
+    search_fields = ["message", "model_version", "hostname"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "model_name", "model_version", "source", "accuracy", "precision", "recall", "f1_score", "sample_count"]
+    list_filter = ["source", "model_version"]
+    search_fields = ["model_version", "mlflow_run_id"]
+    date_hierarchy = "created_at"

@@ -98,3 +98,13 @@ def test_rollback_without_an_earlier_champion_is_refused(mlflow_store):
 
     with pytest.raises(PromotionRefused):
         model_rollback()
+
+
+def test_staff_see_model_events_and_evaluations_in_admin(admin_client):
+    ModelEvent.objects.create(kind="refused", model_name="food-classifier", model_version="4", message="smoke test failed: non-finite")
+
+    events = admin_client.get("/admin/mlops/modelevent/")
+    evaluations = admin_client.get("/admin/mlops/evaluation/")
+
+    assert events.status_code == 200 and b"smoke test failed: non-finite" in events.content
+    assert evaluations.status_code == 200

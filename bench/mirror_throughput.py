@@ -178,10 +178,10 @@ def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     from django.test import Client
 
     from predictions.models import Prediction
-    from tests.mlops.processes import CeleryWorker, wait_for, worker_environment
+    from tests.mlops.processes import CeleryWorker, database_url, wait_for, worker_environment
 
     env = worker_environment(
-        database_path=connection.settings_dict["NAME"], broker_url=redis.url, tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
+        database=database_url(connection.settings_dict), broker_url=redis.url, tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
         artifacts=workdir / "artifacts", var_dir=workdir / "var", LOG_LEVEL="WARNING",
         NUTRILEARN_MIRROR_SWEEP_SECONDS="30", NUTRILEARN_MIRROR_GRACE_SECONDS="30", NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS="120",
     )

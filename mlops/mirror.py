@@ -392,13 +392,24 @@ def mirror_enqueue() -> bool:
 
     Returns whether the message was handed to the broker.
     """
-    from kombu.exceptions import OperationalError
-
     from .tasks import mirror_pending_predictions
 
     try:
         mirror_pending_predictions.apply_async(retry=False)
-    except OperationalError as exc:
+    except _broker_errors() as exc:
         logger.warning("could not enqueue mirroring (the sweeper will pick the prediction up): %s", exc)
         return False
     return True
+
+
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the broker is unreachable": kombu's, the transport's own (redis-py's), socket errors.
+
+    Only evaluated when publishing failed (an except clause's expression is lazy).
+    """
+    from kombu.exceptions import OperationalError
+
+    from nutrilearn.celery import app
+
+    connection = app.connection_for_write()
+    return (OperationalError, OSError, *connection.connection_errors, *connection.channel_errors)

@@ -163,13 +163,23 @@ class MlflowServer(Process):
         return self
 
 
-def worker_environment(*, database_path: str, broker_url: str, tracking_uri: str, artifacts: Path, var_dir: Path, **extra: str) -> dict:
+def database_url(settings_dict: dict) -> str:
+    """The DATABASE_URL of a Django connection's settings (SQLite file or PostgreSQL)."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host, port = settings_dict.get("HOST") or "127.0.0.1", settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def worker_environment(*, database: str, broker_url: str, tracking_uri: str, artifacts: Path, var_dir: Path, **extra: str) -> dict:
     """Environment of a worker that uses the given database, broker and MLflow store, with short timeouts."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "NUTRILEARN_", "MLFLOW_", "CELERY_"))}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "nutrilearn.test_settings",
-            "DATABASE_URL": f"sqlite:///{database_path}",
+            "DATABASE_URL": database,
             "CELERY_BROKER_URL": broker_url,
             "MLFLOW_TRACKING_URI": tracking_uri,
             "MLFLOW_ARTIFACT_ROOT": artifacts.as_uri(),

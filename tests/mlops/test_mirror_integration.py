@@ -19,7 +19,7 @@ from mlops.models import JobRun, ServingRun
 from predictions.models import Prediction
 from tests.mlops.factories import predictions_make
 from tests.mlops.mirror_support import celery_broker, metric_steps
-from tests.mlops.processes import CeleryWorker, MlflowServer, RedisServer, wait_for, worker_environment
+from tests.mlops.processes import CeleryWorker, MlflowServer, RedisServer, database_url, wait_for, worker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -53,7 +53,7 @@ def mlflow_sqlite(tmp_path, blank_mlflow_store):
 
 def start_worker(tmp_path, broker, tracking_uri: str, **extra) -> CeleryWorker:
     env = worker_environment(
-        database_path=connection.settings_dict["NAME"], broker_url=broker.url, tracking_uri=tracking_uri,
+        database=database_url(connection.settings_dict), broker_url=broker.url, tracking_uri=tracking_uri,
         artifacts=tmp_path / "artifacts", var_dir=tmp_path / "var", **extra,
     )
     return CeleryWorker(tmp_path, env).start()

@@ -1,5 +1,6 @@
 """Registering versions, fetching their artefacts by sha256, promoting and rolling back, against a real MLflow store."""
 
+import io
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,18 @@ def test_staff_see_model_events_and_evaluations_in_admin(admin_client):
 
     assert events.status_code == 200 and b"smoke test failed: non-finite" in events.content
     assert evaluations.status_code == 200
+
+
+def test_bootstrap_twice_leaves_one_champion_and_the_catalogue(mlflow_store):
+    from django.core.management import call_command
+
+    from predictions.models import Food
+
+    call_command("bootstrap", stdout=io.StringIO())
+    output = io.StringIO()
+    call_command("bootstrap", stdout=output)
+
+    assert "nothing to do" in output.getvalue()
+    assert registry.aliases_get() == {"champion": "1"}
+    assert len(registry.versions_list()) == 1
+    assert Food.objects.filter(key="espresso").exists()

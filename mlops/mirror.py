@@ -377,6 +377,24 @@ def abandoned_jobs_fail(*, now: datetime | None = None) -> int:
     )
 
 
+def mirror_jobs_prune(*, now: datetime | None = None) -> int:
+    """Delete successful mirror JobRuns older than the retention period (failures are kept); returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS)
+    deleted, _ = JobRun.objects.filter(name=MIRROR_JOB, status=JobRun.Status.SUCCEEDED, started_at__lt=cutoff).delete()
+    return deleted
+
+
+def predictions_mirror_retry(*, ids: Iterable[int]) -> int:
+    """Give predictions that were given up (or failing) a fresh set of attempts; returns how many rows."""
+    count = Prediction.objects.filter(id__in=list(ids), status=Prediction.Status.OK, mirrored_at__isnull=True).update(
+        mirror_attempts=0, mirror_claimed_at=None, mirror_error=""
+    )
+    if count:
+        transaction.on_commit(mirror_enqueue, robust=True)
+    return count
+
+
 def poison_predictions():
     """Predictions that stopped being retried after too many refused attempts (shown in admin and API)."""
     return Prediction.objects.filter(

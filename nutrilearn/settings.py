@@ -285,6 +285,8 @@ NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
 NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
+# Successful mirror batches (one JobRun each) are kept this long; failed ones stay.
+NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
 
 # MLflow: the embedded default is a SQLite-backed store with an artefact folder.
 MLFLOW_TRACKING_URI = envstr("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow' / 'mlflow.db'}")

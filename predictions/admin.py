@@ -158,7 +158,7 @@ class PredictionAdmin(admin.ModelAdmin):
     search_fields = ["food__display_name", "food__key", "user__username", "image_sha256", "mlflow_run_id", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["food", "feedback_food"]
-    actions = ["export_csv"]
+    actions = ["export_csv", "mirror_retry"]
     list_per_page = 50
     fieldsets = [
         (
@@ -227,6 +227,13 @@ class PredictionAdmin(admin.ModelAdmin):
     @admin.display(description="mirrored", boolean=True)
     def mirrored(self, obj):
         return obj.mirrored_at is not None
+
+    @admin.action(description="Retry mirroring the selected predictions into MLflow")
+    def mirror_retry(self, request, queryset):
+        from mlops.mirror import predictions_mirror_retry
+
+        count = predictions_mirror_retry(ids=queryset.values_list("id", flat=True))
+        self.message_user(request, f"{count} predictions will be mirrored again.")
 
     @admin.action(description="Export selected predictions as CSV")
     def export_csv(self, request, queryset):

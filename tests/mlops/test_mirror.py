@@ -310,3 +310,30 @@ def test_staff_find_given_up_predictions_and_their_mlflow_error_in_admin(admin_c
 
     assert list(listing.context["cl"].result_list) == [poison]
     assert "INVALID_PARAMETER_VALUE" in detail.content.decode()
+
+
+@pytest.mark.django_db
+def test_retrying_a_given_up_prediction_from_admin_gives_it_fresh_attempts(admin_client, settings, django_capture_on_commit_callbacks):
+    settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 3
+    poison = predictions_make(1, mirrored=False)[0]
+    Prediction.objects.filter(pk=poison.pk).update(mirror_attempts=3, mirror_error="MLflow refused the batch")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post("/admin/predictions/prediction/", {"action": "mirror_retry", "_selected_action": [poison.pk]})
+
+    poison.refresh_from_db()
+    assert (poison.mirror_attempts, poison.mirror_error) == (0, "")
+    assert mirror.poison_predictions().count() == 0
+    assert mirror_enqueue in callbacks
+
+
+@pytest.mark.django_db
+def test_old_successful_batch_records_are_pruned_and_failures_kept(settings):
+    settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = 7
+    old_success = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.SUCCEEDED)
+    old_failure = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.FAILED)
+    JobRun.objects.filter(pk__in=[old_success.pk, old_failure.pk]).update(started_at=timezone.now() - timedelta(days=8))
+    recent = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.SUCCEEDED)
+
+    assert mirror.mirror_jobs_prune() == 1
+    assert sorted(JobRun.objects.values_list("pk", flat=True)) == [old_failure.pk, recent.pk]

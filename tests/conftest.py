@@ -32,3 +32,13 @@ def cat_png() -> bytes:
 @pytest.fixture(scope="session")
 def astronaut_png() -> bytes:
     return (SKIMAGE_DATA / "astronaut.png").read_bytes()
+
+
+def pytest_sessionfinish(session):
+    """Remove the WAL side files of the file-based SQLite test database (Django deletes only the database file)."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for suffix in ("-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)

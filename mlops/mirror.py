@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -239,6 +239,12 @@ def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None =
         _release(ids, error=f"MLflow unavailable: {exc}", count_attempt=False, now=now)
         _job_finish(job, outcome, started, status=JobRun.Status.FAILED)
         logger.warning("mirror batch %s-%s: MLflow unavailable: %s", ids[0], ids[-1], exc)
+        raise
+    except OperationalError as exc:
+        # The database is locked or unreachable: not the rows' fault, so no attempt is counted.
+        outcome.error = f"database unavailable: {exc}"
+        _release(ids, error=outcome.error, count_attempt=False, now=now)
+        _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
         raise
     except Exception as exc:
         # A bug or a database error: count the attempt so a row that always breaks ends as poison.

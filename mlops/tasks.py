@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 
 from . import alerts, drift_reports, mirror
 from .tracking import TrackingUnavailable
@@ -12,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 # Routed to the "mlflow" queue (CELERY_TASK_ROUTES): one consumer when the MLflow store is SQLite.
 @shared_task(
-    autoretry_for=(TrackingUnavailable,),
+    autoretry_for=(TrackingUnavailable, OperationalError),
     retry_backoff=2,
     retry_backoff_max=60,
     retry_jitter=True,
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 def mirror_pending_predictions() -> dict:
     """Mirror every pending prediction into MLflow in batches; idempotent, takes no ids (it claims rows).
 
-    MLflow unreachable: retried with backoff, then left to the sweeper; nothing is lost.
+    MLflow or the database unreachable: retried with backoff, then left to the sweeper; nothing is lost.
     """
     report = mirror.mirror_pending()
     if report.more_pending:

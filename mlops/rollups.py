@@ -115,12 +115,14 @@ def _day_refresh(day: date, confidence_bin) -> None:
         )
     bins: dict[tuple, list] = {}
     binned = (
-        rows.filter(status=Prediction.Status.OK, confidence__isnull=False)
+        rows.filter(status=Prediction.Status.OK)
         .annotate(bin=confidence_bin(F("confidence"), bins=FINE_BINS))
         .values("model_version", "bin")
         .annotate(n=Count("id"), total=Sum("confidence"))
     )
     for row in binned:
+        if row["bin"] is None:
+            continue
         target = bins.setdefault((row["model_version"], min(int(row["bin"]), FINE_BINS - 1)), [0, 0.0])
         target[0] += row["n"]
         target[1] += row["total"]
@@ -134,16 +136,27 @@ def _day_refresh(day: date, confidence_bin) -> None:
 
 
 def _user_totals_add(*, after_id: int, before: datetime) -> tuple[int, int]:
-    rows = Prediction.objects.order_by().filter(status=Prediction.Status.OK, id__gt=after_id, created_at__lt=before)
-    last_id = rows.aggregate(last=Max("id"))["last"]
-    if last_id is None:
-        return after_id, 0
-    grouped = rows.filter(id__lte=last_id).values("user_id", "session_key", "model_version").annotate(n=Count("id"))
+    """Add predictions with id > after_id to the totals, in id order, stopping at the first one created after ``before``.
+
+    Stopping there (rather than skipping it) keeps the watermark below every prediction
+    not yet added. Read by primary-key range only: see user_counts_all_time.
+    """
+    rows = (
+        Prediction.objects.order_by("id")
+        .filter(id__gt=after_id)
+        .values_list("id", "created_at", "status", "model_version", "user_id", "session_key")
+    )
+    last_id = after_id
     additions: dict[tuple[str, str], int] = {}
-    for row in grouped:
-        key = user_key(user_id=row["user_id"], session_key=row["session_key"])
-        if key is not None:
-            additions[(key, row["model_version"])] = additions.get((key, row["model_version"]), 0) + row["n"]
+    for pk, created_at, status, version, user_id, session_key in rows.iterator(chunk_size=10_000):
+        if created_at >= before:
+            break
+        last_id = pk
+        key = user_key(user_id=user_id, session_key=session_key)
+        if status == Prediction.Status.OK and key is not None:
+            additions[(key, version)] = additions.get((key, version), 0) + 1
+    if not additions:
+        return last_id, 0
     versions = {version for _, version in additions}
     existing = {
         (total.user_key, total.model_version): total.count
@@ -171,7 +184,7 @@ class Coverage:
 
     first_day: date | None  # None: from the beginning
     end_day: date | None  # None: the rollup answers nothing
-    live: Q  # the rows of the window outside the rolled-up days
+    live: tuple[Q, ...]  # time ranges of the window outside the rolled-up days, one simple range each
 
 
 def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
@@ -183,17 +196,20 @@ def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
     if end is not None:
         window &= Q(created_at__lt=end)
     if complete_before is None:
-        return Coverage(first_day=None, end_day=None, live=window)
+        return Coverage(first_day=None, end_day=None, live=(window,))
     first_day = None
     if start is not None:
         first_day = _day_of(start) if _midnight(_day_of(start)) == start else _day_of(start) + timedelta(days=1)
     end_day = complete_before if end is None else min(complete_before, _day_of(end))
     if first_day is not None and first_day >= end_day:
-        return Coverage(first_day=None, end_day=None, live=window)
-    outside = Q(created_at__gte=_midnight(end_day))
-    if first_day is not None:
-        outside |= Q(created_at__lt=_midnight(first_day))
-    return Coverage(first_day=first_day, end_day=end_day, live=window & outside)
+        return Coverage(first_day=None, end_day=None, live=(window,))
+    # Separate ranges rather than one OR, so that each is an index range scan.
+    live = []
+    if start is not None and start < _midnight(first_day):
+        live.append(Q(created_at__gte=start, created_at__lt=_midnight(first_day)))
+    if end is None or end > _midnight(end_day):
+        live.append(Q(created_at__gte=_midnight(end_day)) & (Q(created_at__lt=end) if end is not None else Q()))
+    return Coverage(first_day=first_day, end_day=end_day, live=tuple(live))
 
 
 def _rolled_days(queryset: QuerySet, cover: Coverage) -> QuerySet:
@@ -248,9 +264,6 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
         rolled_rows = rolled.values(key).annotate(**sums) if key else [rolled.aggregate(**sums)]
         for row in rolled_rows:
             _merge(groups.setdefault(_group_of(row, key), _empty_stats()), row)
-    live = Prediction.objects.order_by().filter(cover.live, status=Prediction.Status.OK)
-    if model_version:
-        live = live.filter(model_version=model_version)
     live_sums = {
         "count": Count("id"),
         "confidence_count": Count("confidence"),
@@ -259,14 +272,18 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
         "confidence_min": Min("confidence"),
         "confidence_max": Max("confidence"),
     }
-    if key == "day":
-        live_rows = live.annotate(day=Day("created_at")).values("day").annotate(**live_sums)
-    elif key:
-        live_rows = live.values(key).annotate(**live_sums)
-    else:
-        live_rows = [live.aggregate(**live_sums)]
-    for row in live_rows:
-        _merge(groups.setdefault(_group_of(row, key), _empty_stats()), row)
+    for part in cover.live:
+        live = Prediction.objects.order_by().filter(part, status=Prediction.Status.OK)
+        if model_version:
+            live = live.filter(model_version=model_version)
+        if key == "day":
+            live_rows = live.annotate(day=Day("created_at")).values("day").annotate(**live_sums)
+        elif key:
+            live_rows = live.values(key).annotate(**live_sums)
+        else:
+            live_rows = [live.aggregate(**live_sums)]
+        for row in live_rows:
+            _merge(groups.setdefault(_group_of(row, key), _empty_stats()), row)
     if key is None:
         return groups.get(None, _empty_stats())
     return {group: stats for group, stats in groups.items() if stats["count"]}
@@ -290,12 +307,16 @@ def confidence_fine_bins_by_version(*, start: datetime | None, end: datetime | N
             rolled = rolled.filter(model_version=model_version)
         for row in rolled.values("model_version", "bin").annotate(n=Sum("count"), total=Sum("confidence_sum")):
             add(row["model_version"], row["bin"], row["n"], row["total"])
-    live = Prediction.objects.order_by().filter(cover.live, status=Prediction.Status.OK, confidence__isnull=False)
-    if model_version:
-        live = live.filter(model_version=model_version)
-    binned = live.annotate(bin=ConfidenceBin(F("confidence"), bins=FINE_BINS)).values("model_version", "bin")
-    for row in binned.annotate(n=Count("id"), total=Sum("confidence")):
-        add(row["model_version"], min(int(row["bin"]), FINE_BINS - 1), row["n"], row["total"])
+    # Rows without a confidence fall in bin NULL and are skipped (a "confidence IS NOT NULL" term would
+    # tempt SQLite into walking the partial confidence index instead of the time index).
+    for part in cover.live:
+        live = Prediction.objects.order_by().filter(part, status=Prediction.Status.OK)
+        if model_version:
+            live = live.filter(model_version=model_version)
+        binned = live.annotate(bin=ConfidenceBin(F("confidence"), bins=FINE_BINS)).values("model_version", "bin")
+        for row in binned.annotate(n=Count("id"), total=Sum("confidence")):
+            if row["bin"] is not None:
+                add(row["model_version"], min(int(row["bin"]), FINE_BINS - 1), row["n"], row["total"])
     return versions
 
 
@@ -307,22 +328,53 @@ def confidence_fine_bins(*, start: datetime | None, end: datetime | None, model_
     return counts
 
 
-def user_counts_all_time(*, model_version: str | None = None) -> dict[str, int]:
-    """Successful predictions per user (or session) over all time: the totals plus the predictions not yet added to them."""
+def user_activity_all_time(*, model_version: str | None = None) -> dict:
+    """Distinct users (or sessions) and predictions per user (min, max, avg) over all time.
+
+    The totals are aggregated in SQL; the users of the predictions not yet added to
+    them (since the last refresh) are taken out of that aggregate and counted here.
+    """
     state = RollupState.objects.filter(name=STATE_NAME).values("last_prediction_id").first()
     last_id = state["last_prediction_id"] if state else 0
+    # Only the id range bounds this read, so the database walks the primary key from last_id
+    # (with a status filter SQLite would rather scan the status index); the few rows are sorted out here.
+    recent = Prediction.objects.order_by().filter(id__gt=last_id).values_list("status", "model_version", "user_id", "session_key")
+    pending: dict[str, int] = {}
+    for status, version, user_id, session_key in recent.iterator(chunk_size=5000):
+        if status != Prediction.Status.OK or (model_version and version != model_version):
+            continue
+        key = user_key(user_id=user_id, session_key=session_key)
+        if key is not None:
+            pending[key] = pending.get(key, 0) + 1
     totals = UserTotal.objects.order_by()
     if model_version:
         totals = totals.filter(model_version=model_version)
-    counts: dict[str, int] = dict(totals.values("user_key").annotate(n=Sum("count")).values_list("user_key", "n"))
-    live = Prediction.objects.order_by().filter(status=Prediction.Status.OK, id__gt=last_id)
-    if model_version:
-        live = live.filter(model_version=model_version)
-    for row in live.values("user_id", "session_key").annotate(n=Count("id")):
-        key = user_key(user_id=row["user_id"], session_key=row["session_key"])
-        if key is not None:
-            counts[key] = counts.get(key, 0) + row["n"]
-    return counts
+    per_user = totals.values("user_key").annotate(n=Sum("count"))
+    counts = []
+    for start in range(0, len(pending), 500):
+        keys = list(pending)[start : start + 500]
+        known = dict(per_user.filter(user_key__in=keys).values_list("user_key", "n"))
+        counts.extend(known.get(key, 0) + pending[key] for key in keys)
+    rest = per_user.exclude(user_key__in=list(pending)) if len(pending) <= 5000 else None
+    if rest is None:
+        # A long-stopped refresh left many users pending: count everyone here.
+        known = dict(per_user.values_list("user_key", "n"))
+        counts = [known.pop(key, 0) + n for key, n in pending.items()] + list(known.values())
+        summary = {"users": 0, "total": 0, "low": None, "high": None}
+    else:
+        summary = rest.aggregate(users=Count("user_key"), total=Sum("n"), low=Min("n"), high=Max("n"))
+    users = summary["users"] + len(counts)
+    total = (summary["total"] or 0) + sum(counts)
+    lows = [value for value in (summary["low"], min(counts, default=None)) if value is not None]
+    highs = [value for value in (summary["high"], max(counts, default=None)) if value is not None]
+    return {
+        "unique_users": users,
+        "predictions_per_user": {
+            "min": min(lows, default=0),
+            "max": max(highs, default=0),
+            "avg": round(total / users, 4) if users else 0.0,
+        },
+    }
 
 
 def rollups_refresh_job() -> dict:

@@ -44,24 +44,32 @@ def predictions_in_window(*, start: datetime | None, end: datetime | None, model
     return queryset
 
 
-def percentile(queryset: QuerySet, *, field: str, fraction: float, count: int) -> float | None:
+def percentile(queryset: QuerySet, *, field: str, fraction: float, count: int, walk_index: bool = False) -> float | None:
     """The ``fraction`` quantile of ``field`` over ``count`` non-null rows, linearly interpolated (like numpy's default).
 
     Two rows are read at an OFFSET; the order is taken from the nearer end so the
-    offset stays below half the rows.
+    offset stays below half the rows. ``walk_index``: order by the column itself, so
+    that an index on it is walked (right over all rows); otherwise by an expression,
+    so that the database filters the window by its time index and sorts what it found
+    (right for a window: SQLite would otherwise walk the whole column index).
     """
     if count <= 0:
         return None
     position = fraction * (count - 1)
     lower = math.floor(position)
     weight = position - lower
-    rows = queryset.filter(**{f"{field}__isnull": False}).order_by()
+    if walk_index:
+        key = F(field)
+        rows = queryset.filter(**{f"{field}__isnull": False}).order_by()
+    else:
+        key = F("percentile_key")
+        rows = queryset.alias(percentile_key=F(field) + Value(0.0)).filter(percentile_key__isnull=False).order_by()
     if lower <= (count - 1) / 2:
-        values = list(rows.order_by(field).values_list(field, flat=True)[lower : lower + 2])
+        values = list(rows.order_by(key.asc()).values_list(field, flat=True)[lower : lower + 2])
     else:
         # Descending: the value at ascending index i sits at descending index count-1-i.
         upper_desc = count - 1 - min(lower + 1, count - 1)
-        descending = list(rows.order_by(F(field).desc()).values_list(field, flat=True)[upper_desc : upper_desc + 2])
+        descending = list(rows.order_by(key.desc()).values_list(field, flat=True)[upper_desc : upper_desc + 2])
         values = list(reversed(descending)) if lower + 1 <= count - 1 else descending[:1]
     if not values:
         return None
@@ -123,9 +131,8 @@ def _variance(mean_square: float, mean: float) -> float:
 
 def confidence_summary(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """count, mean, median, std (population), min and max of the confidence of successful predictions in [start, end)."""
-    queryset = predictions_in_window(start=start, end=end, model_version=model_version).filter(
-        status=Prediction.Status.OK, confidence__isnull=False
-    )
+    # No "confidence IS NOT NULL" term: it would tempt SQLite into walking the partial confidence index.
+    queryset = predictions_in_window(start=start, end=end, model_version=model_version).filter(status=Prediction.Status.OK)
     totals = queryset.aggregate(
         count=Count("confidence"),
         mean=Avg("confidence"),
@@ -221,18 +228,6 @@ def _food_ranking(stats_by_food: dict, *, limit: int) -> list[dict]:
     ]
 
 
-def _activity(counts) -> dict:
-    counts = list(counts)
-    return {
-        "unique_users": len(counts),
-        "predictions_per_user": {
-            "min": min(counts, default=0),
-            "max": max(counts, default=0),
-            "avg": round(sum(counts) / len(counts), 4) if counts else 0.0,
-        },
-    }
-
-
 def user_activity(queryset: QuerySet[Prediction]) -> dict:
     """Distinct users (signed-in users by id, anonymous ones by session) and predictions per user (min, max, avg), live."""
     signed_in = queryset.filter(user__isnull=False).values("user_id").annotate(count=Count("id")).order_by()
@@ -255,7 +250,7 @@ def user_activity(queryset: QuerySet[Prediction]) -> dict:
 def users_of(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """Distinct users and predictions per user: from the all-time totals when the window is open, else live over the window."""
     if start is None and end is None:
-        return _activity(rollups.user_counts_all_time(model_version=model_version).values())
+        return rollups.user_activity_all_time(model_version=model_version)
     return user_activity(successful_predictions(start=start, end=end, model_version=model_version))
 
 
@@ -304,13 +299,12 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
 def confidence_bins(queryset: QuerySet[Prediction], *, bins: int, extra: tuple[str, ...] = ()) -> list[dict]:
     """Rows of (extra..., bin, count, confidence_sum, correct) over predictions with a confidence; bin folded into 0..bins-1."""
     rows = (
-        queryset.filter(confidence__isnull=False)
-        .annotate(bin=ConfidenceBin(F("confidence"), bins=bins))
+        queryset.annotate(bin=ConfidenceBin(F("confidence"), bins=bins))
         .values(*extra, "bin")
         .annotate(count=Count("id"), confidence_sum=Sum("confidence"), correct=Count("id", filter=Q(feedback_correct=True)))
         .order_by()
     )
-    return [{**row, "bin": min(int(row["bin"]), bins - 1)} for row in rows]
+    return [{**row, "bin": min(int(row["bin"]), bins - 1)} for row in rows if row["bin"] is not None]
 
 
 def confidence_histogram(*, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10) -> dict:
@@ -329,8 +323,13 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
             counts[row["bin"]] += row["count"]
     labels = [f"{index / bins:.2f}-{(index + 1) / bins:.2f}" for index in range(bins)]
     statistics = _confidence_statistics(rollups.ok_stats_by(None, **window))
-    with_confidence = successful_predictions(**window).filter(confidence__isnull=False)
-    statistics["median"] = percentile(with_confidence, field="confidence", fraction=0.5, count=statistics["count"])
+    statistics["median"] = percentile(
+        successful_predictions(**window),
+        field="confidence",
+        fraction=0.5,
+        count=statistics["count"],
+        walk_index=start is None and end is None,
+    )
     return {
         "bins": labels,
         "counts": counts,
@@ -339,38 +338,41 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
     }
 
 
-def _label_counts(feedback: QuerySet[Prediction], *, group: str | None = None) -> dict:
-    """Per-class true positives, predicted and actual counts of predictions with feedback, optionally per ``group``.
+def _label_counts(feedback: QuerySet[Prediction]) -> dict:
+    """Per (model version, UTC day): per-class true positives, predicted and actual counts of predictions with feedback.
 
-    The true class of a confirmed prediction is its food; of a corrected one, the
-    catalogue food given or the free text (lower-cased), so foods outside the
-    catalogue still count against recall.
+    Two GROUP BY queries whatever the number of days. The true class of a confirmed
+    prediction is its food; of a corrected one, the catalogue food given or the free
+    text (lower-cased), so foods outside the catalogue still count against recall.
     """
-    extra = (group,) if group else ()
     counts: dict = {}
 
-    def bucket(key):
-        return counts.setdefault(key, {"true_positive": {}, "predicted": {}, "actual": {}})
+    def bucket(row):
+        return counts.setdefault((row["model_version"], str(row["day"])), {"true_positive": {}, "predicted": {}, "actual": {}})
 
-    predicted_rows = feedback.values(*extra, "food_id", "feedback_correct").annotate(count=Count("id")).order_by()
-    for row in predicted_rows:
-        target = bucket(row[group] if group else None)
+    by_day = feedback.annotate(day=Day("created_at"))
+    for row in by_day.values("model_version", "day", "food_id", "feedback_correct").annotate(count=Count("id")).order_by():
+        target = bucket(row)
         label = ("food", row["food_id"])
         target["predicted"][label] = target["predicted"].get(label, 0) + row["count"]
         if row["feedback_correct"]:
             target["true_positive"][label] = target["true_positive"].get(label, 0) + row["count"]
             target["actual"][label] = target["actual"].get(label, 0) + row["count"]
-    corrected_rows = (
-        feedback.filter(feedback_correct=False).values(*extra, "feedback_food_id", "feedback_text").annotate(count=Count("id")).order_by()
-    )
-    for row in corrected_rows:
-        target = bucket(row[group] if group else None)
-        if row["feedback_food_id"] is not None:
-            label = ("food", row["feedback_food_id"])
-        else:
-            label = ("text", row["feedback_text"].strip().lower())
+    corrected = by_day.filter(feedback_correct=False).values("model_version", "day", "feedback_food_id", "feedback_text")
+    for row in corrected.annotate(count=Count("id")).order_by():
+        label = ("food", row["feedback_food_id"]) if row["feedback_food_id"] is not None else ("text", row["feedback_text"].strip().lower())
+        target = bucket(row)
         target["actual"][label] = target["actual"].get(label, 0) + row["count"]
     return counts
+
+
+def _summed(parts) -> dict:
+    total = {"true_positive": {}, "predicted": {}, "actual": {}}
+    for part in parts:
+        for kind, labels in part.items():
+            for label, count in labels.items():
+                total[kind][label] = total[kind].get(label, 0) + count
+    return total
 
 
 def feedback_predictions(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
@@ -379,13 +381,16 @@ def feedback_predictions(*, start: datetime | None, end: datetime | None, model_
 
 
 def feedback_performance(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
-    """Accuracy and macro precision, recall, F1 from user feedback: per model version and per (UTC) day."""
-    feedback = feedback_predictions(start=start, end=end, model_version=model_version)
-    per_version = _label_counts(feedback, group="model_version")
-    per_day = _label_counts(feedback.annotate(day=Day("created_at")), group="day")
+    """Accuracy and macro precision, recall, F1 from user feedback: per model version and per (UTC) day, all versions together."""
+    counts = _label_counts(feedback_predictions(start=start, end=end, model_version=model_version))
+    versions = sorted({version for version, _ in counts})
+    days = sorted({day for _, day in counts})
     return {
-        "per_model_version": [{"model_version": version, **macro_scores(**per_version[version])} for version in sorted(per_version)],
-        "per_day": [{"date": str(day), **macro_scores(**per_day[day])} for day in sorted(per_day)],
+        "per_model_version": [
+            {"model_version": version, **macro_scores(**_summed(part for (v, _), part in counts.items() if v == version))}
+            for version in versions
+        ],
+        "per_day": [{"date": day, **macro_scores(**_summed(part for (_, d), part in counts.items() if d == day))} for day in days],
     }
 
 

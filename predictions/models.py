@@ -137,17 +137,21 @@ class Prediction(models.Model):
                 name="prediction_unmirrored_idx",
                 condition=Q(mirrored_at__isnull=True, status="ok"),
             ),
-            # Exact confidence medians over all data (and per version) by walking an index.
-            models.Index(fields=["confidence"], name="prediction_ok_confidence_idx", condition=Q(status="ok", confidence__isnull=False)),
+            # Exact confidence medians over all data (and per version) by walking an index. The conditions
+            # name no status: SQLite uses a partial index only when the query repeats its condition
+            # literally, and Django sends the status as a bound parameter.
+            models.Index(fields=["status", "confidence"], name="prediction_status_conf_idx", condition=Q(confidence__isnull=False)),
             models.Index(
-                fields=["model_version", "confidence"],
-                name="prediction_version_conf_idx",
-                condition=Q(status="ok", confidence__isnull=False),
+                fields=["status", "model_version", "confidence"],
+                name="prediction_status_ver_conf_idx",
+                condition=Q(confidence__isnull=False),
             ),
             # Covers the feedback reads of the performance and calibration report (a few % of rows).
             models.Index(
-                fields=["model_version", "created_at", "status", "food", "feedback_correct", "feedback_food", "confidence", "feedback_text"],
-                name="prediction_feedback_cover_idx",
+                fields=[
+                    "created_at", "model_version", "status", "food", "feedback_correct", "feedback_food", "confidence", "feedback_text",
+                ],
+                name="prediction_feedback_time_idx",
                 condition=Q(feedback_correct__isnull=False),
             ),
         ]

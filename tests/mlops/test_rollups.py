@@ -110,3 +110,14 @@ def test_the_refresh_job_is_recorded():
     job = JobRun.objects.get(name="monitoring_rollups_refresh")
     assert job.status == JobRun.Status.SUCCEEDED
     assert job.finished_at is not None
+
+
+def test_new_predictions_of_a_known_user_add_to_that_user_after_a_refresh(history):
+    rollups_refresh()
+    alice = get_user_model().objects.get(username="alice")
+
+    predictions_make(5, food=food_make("pizza"), user=alice)
+
+    activity = selectors.prediction_statistics(start=None, end=None)
+    assert activity["unique_users"] == 5
+    assert activity["predictions_per_user"]["max"] == 30 + 5

@@ -289,7 +289,7 @@ def test_an_upload_with_the_broker_down_succeeds_and_leaves_the_prediction_to_th
     assert response.status_code == 201
     assert mirror_enqueue in callbacks
     assert published is False
-    assert enqueue_seconds < 0.05
+    assert enqueue_seconds < 0.25  # about 1 ms when idle; kombu's default connection retry would take 2 s
     assert Prediction.objects.filter(status="ok", mirrored_at__isnull=True).count() == 2
 
 

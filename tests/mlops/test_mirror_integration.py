@@ -149,7 +149,7 @@ def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
     assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
     assert len(ok_ids()) == 7
     assert published is False
-    assert publish_seconds < 0.05
+    assert publish_seconds < 0.25  # about 1 ms when idle; kombu's default connection retry would take 2 s
 
 
 def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mirrored_once_it_is_back(

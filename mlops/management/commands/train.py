@@ -14,9 +14,10 @@ class Command(BaseCommand):
     help = (
         "Fine-tune EfficientNet-Lite0 on a labelled folder (Food-101 layout <class>/<photo>, optional train/ and test/ folders "
         "or Food-101's meta/train.txt and meta/test.txt, otherwise a seeded stratified split), log the run to MLflow and "
-        "register the result with alias challenger. The defaults fit 10 Food-101 classes (3,750 photos) in about "
-        "30 minutes on 2 CPU cores: the frozen part is computed once per photo view and cached, then the last blocks "
-        "and a new head are fine-tuned. The time budget shrinks views and epochs when they would not fit."
+        "register the result with alias challenger. The defaults are sized for 10 Food-101 classes (3,750 training and "
+        "1,250 test photos) within the default 30-minute budget on 2 CPU cores: the frozen part is computed once per "
+        "photo view and cached, a new head is fitted on it, then the last blocks and the head are fine-tuned. The "
+        "budget shrinks views and epochs when the measured speed says they would not fit."
     )
 
     def add_arguments(self, parser):

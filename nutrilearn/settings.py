@@ -187,6 +187,14 @@ NUTRILEARN_BLUR_SHARPNESS = envfloat("NUTRILEARN_BLUR_SHARPNESS", 0.001)
 # runs with no broker installed; Redis is used as soon as REDIS_URL is given.
 REDIS_URL = envstr("REDIS_URL")
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+BROKER_REDIS_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    # Publishing tries the connection once instead of retrying for the connect
+    # timeout (kombu's default would hold an upload for ~2 s while Redis is down).
+    # The worker's consumer reconnects through its own loop (broker_connection_retry).
+    "max_retries": 0,
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
@@ -200,14 +208,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_connect_timeout": 1,
-        "socket_timeout": 2,
-        # Publishing tries the connection once instead of retrying for the connect
-        # timeout (kombu's default would hold an upload for ~2 s while Redis is down).
-        # The worker's consumer reconnects through its own loop (broker_connection_retry).
-        "max_retries": 0,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_REDIS_TRANSPORT_OPTIONS
 # The upload path must never wait on the broker: publishing gives up quickly and
 # the periodic sweeper re-enqueues whatever was not published.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1

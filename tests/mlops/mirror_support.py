@@ -26,12 +26,14 @@ def mlflow_store_at(settings, uri: str, artifacts: Path):
 
 @contextlib.contextmanager
 def celery_broker(url: str):
-    """Publish this process's Celery messages to ``url`` for the duration of the block."""
+    """Publish this process's Celery messages to ``url`` (with the project's Redis options) for the duration of the block."""
+    from django.conf import settings
+
     from nutrilearn.celery import app
 
     previous = app.conf.broker_url
     previous_options = dict(app.conf.broker_transport_options or {})
-    _switch_broker(app, url, {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 0} if url.startswith("redis") else {})
+    _switch_broker(app, url, settings.BROKER_REDIS_TRANSPORT_OPTIONS if url.startswith("redis") else {})
     try:
         yield app
     finally:

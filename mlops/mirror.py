@@ -144,8 +144,11 @@ def predictions_claim(*, limit: int, now: datetime) -> list[PendingPrediction]:
             ids = list(claimable.filter(mirror_attempts=0).values_list("id", flat=True)[:limit])
         if not ids:
             return []
-        Prediction.objects.filter(id__in=ids).update(mirror_claimed_at=now)
-        return _pending(Prediction.objects.filter(id__in=ids).order_by("id").values_list(*PENDING_FIELDS))
+        # Conditional, so that a row another worker claimed since our read is not claimed twice even
+        # where SELECT ... FOR UPDATE is a no-op (SQLite relies on its one-writer transactions).
+        _claimable(now).filter(id__in=ids).update(mirror_claimed_at=now)
+        claimed = Prediction.objects.filter(id__in=ids, mirror_claimed_at=now, mirrored_at__isnull=True)
+        return _pending(claimed.order_by("id").values_list(*PENDING_FIELDS))
 
 
 def _release(ids: list[int], *, error: str, count_attempt: bool, now: datetime) -> None:

@@ -337,3 +337,25 @@ def test_old_successful_batch_records_are_pruned_and_failures_kept(settings):
 
     assert mirror.mirror_jobs_prune() == 1
     assert sorted(JobRun.objects.values_list("pk", flat=True)) == [old_failure.pk, recent.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_at_the_same_moment_get_disjoint_rows():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    rows = predictions_make(400, mirrored=False)
+    now = timezone.now()
+
+    def claim(offset_microseconds: int) -> list[int]:
+        try:
+            return [p.id for p in mirror.predictions_claim(limit=300, now=now + timedelta(microseconds=offset_microseconds))]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(claim, [1, 2])
+
+    assert set(first).isdisjoint(second)
+    assert sorted(first + second) == [row.pk for row in rows]

@@ -36,6 +36,7 @@ from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
 logger = logging.getLogger(__name__)
 
 MIRROR_JOB = "mirror_predictions"
+WINDOWS_JOB = "mirror_window_aggregates"
 CONFIDENCE = "confidence"
 LATENCY = "processing_time_seconds"
 POINTS_PER_PREDICTION = 2
@@ -356,9 +357,18 @@ def serving_windows_close(*, now: datetime | None = None) -> int:
             for point in window_points(window_start=window, window_seconds=seconds, predictions=members)
         ]
         if points:
-            tracking.metrics_log_batch(run_id=run.run_id, points=points)
+            try:
+                tracking.metrics_log_batch(run_id=run.run_id, points=points)
+                logged += len(windows)
+            except TrackingRejected as exc:
+                # E.g. the serving run was deleted in the MLflow UI: record it and move on, rather
+                # than failing every later mirror task on the same windows.
+                JobRun.objects.create(
+                    name=WINDOWS_JOB, status=JobRun.Status.FAILED, finished_at=timezone.now(), error=str(exc),
+                    details={"run_id": run.run_id, "from": start.isoformat(), "until": horizon.isoformat()},
+                )
+                logger.error("window aggregates of run %s refused by MLflow: %s", run.run_id, exc)
         ServingRun.objects.filter(pk=run.pk).update(aggregated_until=horizon, aggregates_complete=horizon >= day_end)
-        logged += len(windows)
     return logged
 
 

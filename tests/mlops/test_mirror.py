@@ -359,3 +359,18 @@ def test_two_workers_claiming_at_the_same_moment_get_disjoint_rows():
 
     assert set(first).isdisjoint(second)
     assert sorted(first + second) == [row.pk for row in rows]
+
+
+@pytest.mark.django_db
+def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_blocking_mirroring(mlflow_client):
+    yesterday_noon = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    predictions_make(2, at=yesterday_noon, mirrored=False)
+    mirror.predictions_mirror_batch()
+    mlflow_client.delete_run(ServingRun.objects.get().run_id)
+
+    assert mirror.serving_windows_close() == 0
+
+    failure = JobRun.objects.get(name=mirror.WINDOWS_JOB)
+    assert failure.status == JobRun.Status.FAILED
+    assert "INVALID_PARAMETER_VALUE" in failure.error
+    assert ServingRun.objects.get().aggregates_complete is True

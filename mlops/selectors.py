@@ -347,22 +347,25 @@ def _label_counts(feedback: QuerySet[Prediction]) -> dict:
     """
     counts: dict = {}
 
-    def bucket(row):
-        return counts.setdefault((row["model_version"], str(row["day"])), {"true_positive": {}, "predicted": {}, "actual": {}})
+    def bucket(version, day):
+        return counts.setdefault((version, str(day)), {"true_positive": {}, "predicted": {}, "actual": {}})
 
     by_day = feedback.annotate(day=Day("created_at"))
-    for row in by_day.values("model_version", "day", "food_id", "feedback_correct").annotate(count=Count("id")).order_by():
-        target = bucket(row)
-        label = ("food", row["food_id"])
-        target["predicted"][label] = target["predicted"].get(label, 0) + row["count"]
-        if row["feedback_correct"]:
-            target["true_positive"][label] = target["true_positive"].get(label, 0) + row["count"]
-            target["actual"][label] = target["actual"].get(label, 0) + row["count"]
+    predicted = by_day.values("model_version", "day", "food_id", "feedback_correct").annotate(count=Count("id")).order_by()
+    for version, day, food_id, correct, count in predicted.values_list("model_version", "day", "food_id", "feedback_correct", "count"):
+        target = bucket(version, day)
+        label = ("food", food_id)
+        target["predicted"][label] = target["predicted"].get(label, 0) + count
+        if correct:
+            target["true_positive"][label] = target["true_positive"].get(label, 0) + count
+            target["actual"][label] = target["actual"].get(label, 0) + count
     corrected = by_day.filter(feedback_correct=False).values("model_version", "day", "feedback_food_id", "feedback_text")
-    for row in corrected.annotate(count=Count("id")).order_by():
-        label = ("food", row["feedback_food_id"]) if row["feedback_food_id"] is not None else ("text", row["feedback_text"].strip().lower())
-        target = bucket(row)
-        target["actual"][label] = target["actual"].get(label, 0) + row["count"]
+    for version, day, food_id, text, count in (
+        corrected.annotate(count=Count("id")).order_by().values_list("model_version", "day", "feedback_food_id", "feedback_text", "count")
+    ):
+        label = ("food", food_id) if food_id is not None else ("text", text.strip().lower())
+        target = bucket(version, day)
+        target["actual"][label] = target["actual"].get(label, 0) + count
     return counts
 
 

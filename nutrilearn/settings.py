@@ -179,7 +179,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 NUTRILEARN_FOOD_MASS_THRESHOLD = envfloat("NUTRILEARN_FOOD_MASS_THRESHOLD", 0.1)
 NUTRILEARN_TOP_K = envint("NUTRILEARN_TOP_K", 5)
 # Threads per process for inference; processes x threads should not exceed the cores.
-NUTRILEARN_TORCH_THREADS = envint("NUTRILEARN_TORCH_THREADS", min(4, os.cpu_count() or 1))
+# Half the cores by default: the web process shares the machine with the Celery worker,
+# and PyTorch threads that compete for a busy core slow inference down several-fold.
+NUTRILEARN_TORCH_THREADS = envint("NUTRILEARN_TORCH_THREADS", max(1, (os.cpu_count() or 2) // 2))
 NUTRILEARN_DARK_BRIGHTNESS = envfloat("NUTRILEARN_DARK_BRIGHTNESS", 0.12)
 NUTRILEARN_BLUR_SHARPNESS = envfloat("NUTRILEARN_BLUR_SHARPNESS", 0.001)
 

@@ -140,10 +140,10 @@ class TrainingConfig:
 
     seed: int = 0
     image_size: int = 224
-    views: int = 3  # training views per photo: one centre crop + (views - 1) augmented
+    views: int = 4  # training views per photo: one centre crop + (views - 1) augmented
     unfreeze_blocks: int = 4  # of the 16 MBConv blocks; 0 = linear probe only
     head_epochs: int = 30
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
     backbone_lr_factor: float = 0.3  # the unfrozen blocks learn at this fraction of the head's rate

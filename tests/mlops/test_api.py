@@ -252,3 +252,30 @@ def test_performance_trend_follows_the_evaluation_history(staff_client, db):
     assert data["current"]["model_version"] == "2"
     assert [point["accuracy"] for point in data["history"]] == [0.7, 0.8]
     assert data["trend_test"]["significant"] is True
+
+
+def test_register_model_with_a_session_needs_the_csrf_token(db):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(get_user_model().objects.create_user("ops", is_staff=True))
+
+    response = browser.post(
+        API + "register-model",
+        {"model_version": "1", "accuracy": 0.9, "precision": 0.9, "recall": 0.9, "f1_score": 0.9},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["error"]["message"]
+    assert not Evaluation.objects.exists()
+
+
+def test_a_staff_token_is_accepted_without_a_session(client, db):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=get_user_model().objects.create_user("robot", is_staff=True))
+
+    response = client.get(API + "monitoring/predictions", HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 200

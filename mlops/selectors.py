@@ -212,10 +212,6 @@ def successful_predictions(*, start: datetime | None, end: datetime | None, mode
     return predictions_in_window(start=start, end=end, model_version=model_version).filter(status=Prediction.Status.OK)
 
 
-def _food_names(food_ids) -> dict:
-    return dict(Food.objects.filter(pk__in=[food_id for food_id in food_ids if food_id is not None]).values_list("pk", "display_name"))
-
-
 def _food_ranking(stats_by_food: dict, *, limit: int) -> list[dict]:
     """[{food, name, count}] of the most frequent foods; food id 0 (no food recognised) is listed as food None."""
     ranked = sorted(stats_by_food.items(), key=lambda item: (-item[1]["count"], item[0]))[:limit]

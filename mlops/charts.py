@@ -10,7 +10,7 @@ LAYOUT = {"margin": {"l": 40, "r": 10, "t": 40, "b": 40}, "height": 280, "templa
 
 def predictions_per_day(by_day: dict[str, int]) -> go.Figure:
     figure = go.Figure(go.Bar(x=list(by_day), y=list(by_day.values()), marker_color=ACCENT, name="predictions"))
-    return figure.update_layout(title="Predictions per day", **LAYOUT)
+    return figure.update_layout(title="Predictions per day", xaxis={"type": "category"}, **LAYOUT)
 
 
 def confidence_histogram(labels: list[str], counts: list[int]) -> go.Figure:

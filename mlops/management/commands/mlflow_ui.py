@@ -23,5 +23,7 @@ class Command(BaseCommand):
             "--host", host, "--port", str(port),
         ]
         self.stdout.write(f"MLflow UI on http://{host}:{port}/ ({settings.MLFLOW_TRACKING_URI})")
+        # The UI needs none of MLflow's server-side job executors (a pool of extra processes).
+        os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
         mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
         os.execv(mlflow, command)

@@ -228,7 +228,7 @@ class FoodClassifier:
         food_mass = food_total + float(probabilities[self._tableware].sum()) if len(self._tableware) else food_total
         renormalised = food_probabilities / max(food_total, 1e-12)
         values, indices = renormalised.topk(min(top_k, len(self._food_keys)))
-        scores = [FoodScore(self._food_keys[i], round(float(v), 6)) for v, i in zip(values.tolist(), indices.tolist())]
+        scores = [FoodScore(self._food_keys[i], round(float(v), 6)) for v, i in zip(values.tolist(), indices.tolist(), strict=True)]
         no_food = food_mass < food_mass_threshold
         embedding = torch.nn.functional.normalize(pooled @ self._projection, dim=0).numpy().astype(np.float32)
         return Recognition(

@@ -7,7 +7,7 @@ from mlops.tracking import TrackingUnavailable, experiment_ensure
 class Command(BaseCommand):
     help = (
         "Prepare a fresh installation before the app starts; idempotent: the MLflow experiment, "
-        "the food catalogue and the bundled model registered as champion."
+        "the food catalogue, the bundled model registered as champion and the default alert rules."
     )
 
     def handle(self, *args, **options):
@@ -18,3 +18,4 @@ class Command(BaseCommand):
         self.stdout.write(f"MLflow experiment id {experiment}.")
         call_command("load_food_catalogue", stdout=self.stdout)
         call_command("register_bundled_model", stdout=self.stdout)
+        call_command("ensure_alert_rules", stdout=self.stdout)

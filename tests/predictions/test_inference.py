@@ -119,3 +119,12 @@ def test_manifest_round_trips_and_validates():
         Manifest.from_json('{"architecture": "resnet-9000", "class_names": ["a"], "food_indices": [0]}')
     with pytest.raises(ModelIncompatible):
         Manifest.from_json('{"architecture": "efficientnet-lite0", "class_names": ["a"], "food_indices": [3]}')
+
+
+@pytest.mark.parametrize(
+    "photo", ["camera.png", "rocket.jpg", "motorcycle_left.png", "coins.png", "horse.png", "hubble_deep_field.jpg", "brick.png"]
+)
+def test_other_real_photos_without_food_are_no_food(classifier, photo):
+    from tests.conftest import SKIMAGE_DATA
+
+    assert recognise(classifier, (SKIMAGE_DATA / photo).read_bytes()).no_food is True

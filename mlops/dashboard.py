@@ -24,7 +24,7 @@ def dashboard_context(*, days: int, model_version: str | None) -> dict:
     histogram = selectors.confidence_histogram(start=start, end=end, model_version=model_version)
     requests = selectors.request_stats(start=start, end=end, model_version=model_version)
     performance = selectors.performance_report(start=start, end=end, model_version=model_version)
-    calibration = selectors.calibration_by_version(start=start, end=end, model_version=model_version)
+    calibration = performance["calibration"]
     served = holder.loaded()
     figures = {
         "per_day": charts.predictions_per_day(statistics["by_day"]),
@@ -51,7 +51,8 @@ def dashboard_context(*, days: int, model_version: str | None) -> dict:
         "served": served,
         "performance": performance,
         "calibration": calibration,
-        "drift": DriftReport.objects.order_by("-created_at").first(),
+        # The scheduled report, as the alert rules read it (on-demand API reports may use other windows).
+        "drift": DriftReport.objects.filter(results__scheduled=True).order_by("-created_at").first(),
         "open_alerts": list(Alert.objects.filter(status=Alert.Status.OPEN).select_related("rule")),
         "model_events": list(ModelEvent.objects.order_by("-created_at")[:8]),
         "failed_jobs": list(JobRun.objects.filter(status=JobRun.Status.FAILED).order_by("-started_at")[:5]),

@@ -97,6 +97,13 @@ class MirrorStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+def spreadsheet_safe(value):
+    """Text a spreadsheet would run as a formula (users type feedback text) is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 EXPORT_FIELDS = [
     "id",
     "created_at",
@@ -163,7 +170,7 @@ class PredictionAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user", "session_key"]},
+            {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user"]},
         ),
         ("Recognition", {"fields": ["food", "confidence", "no_food", "food_mass", "top_k", "processing_time_seconds", "quality_hints"]}),
         ("Model", {"fields": ["model_name", "model_version", "model_sha256", "ab_arm"]}),
@@ -188,7 +195,8 @@ class PredictionAdmin(admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["image_preview"] + [field.name for field in Prediction._meta.fields]
+        # The session key is a credential of an anonymous user: never shown.
+        return ["image_preview"] + [field.name for field in Prediction._meta.fields if field.name != "session_key"]
 
     def has_add_permission(self, request):
         return False
@@ -242,5 +250,5 @@ class PredictionAdmin(admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(EXPORT_FIELDS)
         for row in queryset.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
-            writer.writerow(row)
+            writer.writerow([spreadsheet_safe(value) for value in row])
         return response

@@ -52,7 +52,7 @@ class PredictView(APIView):
     )
     def post(self, request):
         try:
-            prediction = predict_from_request(request, field="image", source=Prediction.Source.API)
+            prediction = predict_from_request(request, fields=("image",), source=Prediction.Source.API)
         except ImageRejected as exc:
             return error_response(exc.code, exc.message, exc.status)
         except ModelUnavailable as exc:

@@ -22,19 +22,20 @@ def owner_session_key(request) -> str:
     return request.session.session_key
 
 
-def predict_from_request(request, *, field: str, source: str) -> Prediction:
-    """Run one upload through prediction_create; every refusal is an ImageRejected or ModelUnavailable.
+def predict_from_request(request, *, fields: tuple[str, ...], source: str) -> Prediction:
+    """Run the one photo sent in any of ``fields`` through prediction_create.
 
-    Unexpected failures are recorded as failed requests and re-raised.
+    Every refusal is an ImageRejected or ModelUnavailable; unexpected failures are
+    recorded as failed requests and re-raised.
     """
     started = time.perf_counter()
     session_key = owner_session_key(request)
-    uploads = request.FILES.getlist(field)
+    uploads = [upload for field in fields for upload in request.FILES.getlist(field)]
     refusal = None
     if len(request.FILES) > 1 or len(uploads) > 1:
         refusal = ImageRejected("too_many_files", "Send one photo per request.")
     elif not uploads:
-        refusal = ImageRejected("no_file", f"No photo was sent. Attach it as the '{field}' field.")
+        refusal = ImageRejected("no_file", f"No photo was sent. Attach it as the '{fields[0]}' field.")
     else:
         try:
             check_size(uploads[0].size, limits=upload_limits())

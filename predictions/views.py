@@ -19,7 +19,7 @@ def upload(request):
     if request.method == "GET":
         return render(request, "predictions/upload.html")
     try:
-        prediction = predict_from_request(request, field="image", source=Prediction.Source.WEB)
+        prediction = predict_from_request(request, fields=("image", "camera"), source=Prediction.Source.WEB)
     except ImageRejected as exc:
         return render(request, "predictions/upload.html", {"error": exc.message}, status=exc.status)
     except ModelUnavailable:

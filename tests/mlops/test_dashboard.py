@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from mlops.charts import confidence_histogram, predictions_per_day, reliability_diagram
 from predictions.models import Food, Prediction
@@ -60,3 +61,27 @@ def test_the_dashboard_is_staff_only(client):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_dashboard_shows_the_latest_scheduled_drift_report(client):
+    from datetime import timedelta
+
+    from mlops.models import DriftReport
+
+    now = timezone.now()
+    windows = {"baseline_start": now - timedelta(days=35), "baseline_end": now - timedelta(days=7), "recent_start": now - timedelta(days=7)}
+    DriftReport.objects.create(
+        **windows,
+        recent_end=now,
+        verdict="drift",
+        drift_detected=True,
+        drift_score=0.31,
+        results={"scheduled": True, "recommendation": "Food mix changed: review recent photos."},
+    )
+    DriftReport.objects.create(**windows, recent_end=now, verdict="no_drift", results={"scheduled": False})
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
+
+    page = client.get("/mlops/").content.decode()
+
+    assert "<strong>drift</strong>, drift score 0.310" in page
+    assert "Food mix changed" in page

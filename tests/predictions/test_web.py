@@ -28,12 +28,36 @@ def test_uploading_shows_the_result_page(client, catalogue, coffee_png):
 
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
+    prediction = Prediction.objects.get()
     assert "Espresso" in page
-    assert "band-good" in page or "band-acceptable" in page
+    assert f"band-{prediction.confidence_band}" in page
+    assert f"<strong>{round(prediction.confidence * 100)} %</strong>" in page
     assert "Nutrition facts per 100 g" in page
     assert "FDC id 171891" in page
     assert page.count('class="bar-fill"') == 5
     assert "Was this right?" in page
+
+
+def test_a_photo_from_the_camera_input_is_recognised(client, catalogue, coffee_png):
+    response = client.post("/", {"camera": SimpleUploadedFile("IMG_0001.jpg", png_to_jpeg(coffee_png), content_type="image/jpeg")})
+
+    assert response.status_code == 302
+    assert Prediction.objects.get().food.key == "espresso"
+
+
+def test_a_gallery_photo_and_a_camera_photo_together_are_refused(client, catalogue, coffee_png, media_root):
+    photo = png_to_jpeg(coffee_png)
+    response = client.post(
+        "/",
+        {
+            "image": SimpleUploadedFile("a.jpg", photo, content_type="image/jpeg"),
+            "camera": SimpleUploadedFile("b.jpg", photo, content_type="image/jpeg"),
+        },
+    )
+
+    assert response.status_code == 400
+    assert "Send one photo per request" in response.content.decode()
+    assert Prediction.objects.get().status == "rejected"
 
 
 def test_a_bad_file_shows_the_reason_on_the_form(client, catalogue, media_root):
@@ -121,3 +145,23 @@ def test_admin_exports_selected_predictions_as_csv(staff_client, catalogue, coff
     assert response["Content-Type"] == "text/csv"
     assert lines[0].startswith("id,created_at,status")
     assert lines[1].startswith(f"{prediction.pk},") and ",espresso," in lines[1]
+
+
+def test_admin_never_shows_the_session_key(staff_client, catalogue, coffee_png):
+    anonymous = Client()
+    post_photo(anonymous, png_to_jpeg(coffee_png))
+    prediction = Prediction.objects.get()
+
+    page = staff_client.get(f"/admin/predictions/prediction/{prediction.pk}/change/").content.decode()
+
+    assert prediction.session_key and prediction.session_key not in page
+
+
+def test_csv_export_quotes_text_a_spreadsheet_would_run(staff_client, catalogue, coffee_png):
+    post_photo(staff_client, png_to_jpeg(coffee_png))
+    prediction = Prediction.objects.get()
+    staff_client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food_text": '=HYPERLINK("http://x")'})
+
+    response = staff_client.post("/admin/predictions/prediction/", {"action": "export_csv", "_selected_action": [prediction.pk]})
+
+    assert "'=HYPERLINK" in response.content.decode()

@@ -87,11 +87,14 @@ def _window_minutes(start: datetime | None, end: datetime | None, first: datetim
 
 
 def request_stats(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
-    """Request count, errors (4xx bad input apart from 5xx failures), error rate and latency percentiles in [start, end).
+    """Request count, errors (5xx failures) apart from rejections (4xx bad input), their rates and latency percentiles in [start, end).
 
-    Latency is the recorded processing time of every request that has one. Rejected
-    and failed requests carry no model version, so a version filter counts only its
-    successful requests.
+    An error is a request that failed on the server: ``error_count`` and
+    ``error_rate_percent`` count those, and drive health and the error-rate alert;
+    rejected uploads are the client's mistake, reported as ``client_error_count`` and
+    ``client_error_rate_percent``. Latency is the recorded processing time of every
+    request that has one. Rejected and failed requests carry no model version, so a
+    version filter counts only its successful requests.
     """
     queryset = predictions_in_window(start=start, end=end, model_version=model_version)
     aggregates = {
@@ -106,15 +109,15 @@ def request_stats(*, start: datetime | None, end: datetime | None, model_version
         aggregates["first"] = Min("created_at")
     totals = queryset.aggregate(**aggregates)
     total = totals["total"]
-    errors = totals["client_errors"] + totals["server_errors"]
     timed = totals["timed"]
     minutes = _window_minutes(start, end, totals.get("first"))
     return {
         "total_requests": total,
-        "error_count": errors,
+        "error_count": totals["server_errors"],
         "client_error_count": totals["client_errors"],
         "server_error_count": totals["server_errors"],
-        "error_rate_percent": round(100.0 * errors / total, 4) if total else 0.0,
+        "error_rate_percent": round(100.0 * totals["server_errors"] / total, 4) if total else 0.0,
+        "client_error_rate_percent": round(100.0 * totals["client_errors"] / total, 4) if total else 0.0,
         "avg_response_time_seconds": totals["avg_latency"],
         "p50_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.50, count=timed),
         "p95_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.95, count=timed),

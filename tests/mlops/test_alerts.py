@@ -192,6 +192,19 @@ def test_the_alert_resolves_when_the_condition_clears_and_a_new_one_opens_later(
     assert [body["event"] for body in receiver.bodies] == ["opened", "resolved", "opened"]
 
 
+def test_rejected_uploads_do_not_open_the_default_error_rate_alert(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    alert_rules_ensure_defaults()
+    AlertRule.objects.exclude(metric=AlertRule.Metric.ERROR_RATE).update(enabled=False)
+    requests_made(now, ok=15, failed=1)
+    predictions_make(10, at=now - timedelta(minutes=5), status=Prediction.Status.REJECTED)
+
+    [outcome] = evaluate(django_capture_on_commit_callbacks, now)
+
+    assert (outcome.action, outcome.value) == ("clear", pytest.approx(100 / 26, abs=1e-3))
+    assert not Alert.objects.exists()
+
+
 def test_a_rule_with_too_little_data_neither_fires_nor_resolves(django_capture_on_commit_callbacks):
     now = timezone.now()
     error_rate_rule()

@@ -161,15 +161,29 @@ def test_health_reports_real_errors_and_latency_of_the_window(staff_client, traf
     data = body["data"]
     metrics = data["metrics"]
     assert metrics["total_requests"] == 8
-    assert metrics["error_count"] == 3
+    assert metrics["error_count"] == 1
     assert metrics["client_error_count"] == 2
     assert metrics["server_error_count"] == 1
-    assert metrics["error_rate_percent"] == pytest.approx(37.5)
+    assert metrics["error_rate_percent"] == pytest.approx(12.5)  # 1 failure in 8 requests: above the 10 % alert line
+    assert metrics["client_error_rate_percent"] == pytest.approx(25.0)
     assert set(metrics) >= {"avg_response_time_seconds", "p95_response_time_seconds", "p99_response_time_seconds", "throughput_per_minute"}
     assert data["status"] == "unhealthy"
     assert set(data["components"]) == {"worker", "broker", "mlflow", "mirror"}
     assert data["recommendations"]
     assert "timestamp" in data
+
+
+def test_rejected_uploads_alone_leave_the_system_healthy(staff_client, db):
+    predictions_make(7, food=food_make("pizza"))
+    predictions_make(3, status=Prediction.Status.REJECTED, latency=0.01)
+
+    _, body = get(staff_client, "monitoring/health")
+
+    data = body["data"]
+    assert data["status"] == "healthy"
+    assert (data["metrics"]["error_count"], data["metrics"]["error_rate_percent"]) == (0, 0.0)
+    assert data["metrics"]["client_error_rate_percent"] == pytest.approx(30.0)
+    assert any("rejected uploads" in advice for advice in data["recommendations"])
 
 
 def test_health_is_unknown_without_requests(staff_client):

@@ -41,7 +41,7 @@ def test_charts_are_built_from_plain_data():
 def test_staff_see_volume_health_and_charts(client, catalogue):
     espresso = Food.objects.get(key="espresso")
     make_predictions(8, food=espresso, confidence=0.95)
-    make_predictions(2, food=espresso, confidence=None, status="rejected")
+    make_predictions(2, food=espresso, confidence=None, status="failed")
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
 
     page = client.get("/mlops/?days=7").content.decode()
@@ -51,6 +51,17 @@ def test_staff_see_volume_health_and_charts(client, catalogue):
     figure = json.loads(re.search(r'<script id="foods" type="application/json">(.*?)</script>', page, re.S).group(1))
     assert figure["data"][0]["y"] == ["Espresso"]
     assert "plotly.min.js" in page
+
+
+def test_rejected_uploads_alone_leave_the_dashboard_healthy(client, catalogue):
+    espresso = Food.objects.get(key="espresso")
+    make_predictions(8, food=espresso, confidence=0.95)
+    make_predictions(2, food=espresso, confidence=None, status="rejected")
+    client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
+
+    page = client.get("/mlops/?days=7").content.decode()
+
+    assert re.search(r'id="health-status">\s*healthy', page)  # 2 of 10 uploads were bad input: the client's mistake
 
 
 def test_the_dashboard_is_staff_only(client):

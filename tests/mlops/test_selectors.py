@@ -42,8 +42,9 @@ def test_request_stats_reports_bad_input_apart_from_server_failures(window):
     assert stats["total_requests"] == 20
     assert stats["client_error_count"] == 3
     assert stats["server_error_count"] == 1
-    assert stats["error_count"] == 4
-    assert stats["error_rate_percent"] == pytest.approx(20.0)
+    assert stats["error_count"] == 1
+    assert stats["error_rate_percent"] == pytest.approx(5.0)
+    assert stats["client_error_rate_percent"] == pytest.approx(15.0)
     assert stats["avg_response_time_seconds"] == pytest.approx((16 * 0.1 + 3 * 0.01 + 4.0) / 20)
     assert stats["p50_response_time_seconds"] == pytest.approx(0.1)
     assert stats["p99_response_time_seconds"] > 2.0
@@ -62,6 +63,7 @@ def test_request_stats_of_an_empty_window_has_no_latency_and_zero_rates(window):
 
     assert stats["total_requests"] == 0
     assert stats["error_rate_percent"] == 0.0
+    assert stats["client_error_rate_percent"] == 0.0
     assert stats["p95_response_time_seconds"] is None
     assert stats["throughput_per_minute"] == 0.0
 

@@ -216,8 +216,10 @@ class PerformanceView(MonitoringView):
 class DriftView(MonitoringView):
     """The seed's drift summary over a stored drift report: reused when one covers nearly the same windows, else computed now.
 
-    Computing reads every prediction of both windows (seconds at a million rows); the
-    periodic drift task keeps a current report for the default windows.
+    Computing reads the food counts of both windows and a sample of their rows (seconds at
+    a million rows); the periodic drift task keeps a current report for the default windows.
+    A report computed here is stored but not logged to MLflow: only the periodic task, on the
+    mlflow queue, writes drift runs (one writer for a SQLite store, no web request waiting on MLflow).
     """
 
     query_class = DriftQuery

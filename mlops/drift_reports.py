@@ -173,11 +173,11 @@ def drift_report_compute(
     *, baseline_start: datetime, baseline_end: datetime, recent_start: datetime, recent_end: datetime,
     model_version: str | None = None, threshold: float | None = None, scheduled: bool = False,
 ) -> DriftReport:
-    """Compute and store a drift report for the two windows (ends exclusive), then log it to MLflow.
+    """Compute and store a drift report for the two windows (ends exclusive); nothing goes to MLflow.
 
     Always stores a new row. ``threshold`` is the drift-score threshold (settings default).
-    ``scheduled`` marks the periodic reports that alert rules read. If MLflow is
-    unreachable the row is kept without a run id and the failure is recorded as a JobRun.
+    ``scheduled`` marks the periodic reports that alert rules read. Safe in a web request:
+    only the periodic task (``drift_report_scheduled``, on the mlflow queue) logs to MLflow.
     """
     config = drift_config(threshold=threshold)
     sample_size = settings.NUTRILEARN_DRIFT_SAMPLE_SIZE
@@ -230,7 +230,6 @@ def drift_report_compute(
         verdict=analysis.verdict,
         results=_finite_or_none(results),
     )
-    drift_report_log_to_mlflow(report=report)
     return report
 
 
@@ -284,7 +283,8 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
 
 
 def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
-    """The periodic report: the last NUTRILEARN_DRIFT_RECENT_DAYS against the NUTRILEARN_DRIFT_BASELINE_DAYS before them.
+    """The periodic report: the last NUTRILEARN_DRIFT_RECENT_DAYS against the NUTRILEARN_DRIFT_BASELINE_DAYS before them,
+    stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" JobRun).
 
     Recorded as a JobRun ("drift_report"); an unexpected error marks the JobRun failed and is raised again.
     """
@@ -296,6 +296,7 @@ def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
         report = drift_report_compute(
             baseline_start=baseline_start, baseline_end=recent_start, recent_start=recent_start, recent_end=now, scheduled=True
         )
+        drift_report_log_to_mlflow(report=report)
     except Exception as exc:
         JobRun.objects.filter(pk=job.pk).update(
             status=JobRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000],

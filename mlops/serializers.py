@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -47,10 +48,11 @@ class DriftQuery(WindowQuery):
     window_days = serializers.IntegerField(required=False, default=7, min_value=1, max_value=90, help_text="Length of the recent window.")
     threshold = serializers.FloatField(
         required=False,
-        default=0.15,
+        default=lambda: settings.NUTRILEARN_DRIFT_THRESHOLD,
         min_value=0.01,
         max_value=1.0,
-        help_text="Jensen-Shannon distance of the food shares above which drift is flagged.",
+        help_text="Jensen-Shannon distance of the food shares above which drift is flagged (default: the "
+        "NUTRILEARN_DRIFT_THRESHOLD setting, 0.15 unless configured).",
     )
     baseline_days = serializers.IntegerField(
         required=False,

@@ -192,6 +192,43 @@ def test_health_is_unknown_without_requests(staff_client):
     assert body["data"]["status"] == "unknown"
 
 
+@pytest.fixture
+def mlflow_down(settings, tmp_path):
+    import socket
+
+    from mlops import tracking
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.MLFLOW_TRACKING_URI = f"http://127.0.0.1:{port}"
+    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
+    tracking.reset_client()
+    yield
+    tracking.reset_client()
+
+
+def test_drift_computed_on_demand_is_stored_without_mlflow_or_a_worker_heartbeat(staff_client, mlflow_down, settings):
+    from mlops.health import worker_state
+    from mlops.models import DriftReport, JobRun
+
+    settings.NUTRILEARN_DRIFT_THRESHOLD = 0.3
+    now = timezone.now()
+    predictions_make(40, at=now - timedelta(days=10), spacing=timedelta(minutes=30), food=food_make("pizza"))
+    predictions_make(40, at=now - timedelta(days=2), spacing=timedelta(minutes=30), food=food_make("soup"))
+
+    response, body = get(staff_client, "monitoring/drift")
+
+    assert response.status_code == 200
+    data = body["data"]
+    assert data["threshold"] == 0.3
+    assert (data["baseline_predictions"], data["recent_predictions"]) == (40, 40)
+    assert data["mlflow_run_id"] == ""
+    assert DriftReport.objects.get(pk=data["report_id"]).results["scheduled"] is False
+    assert not JobRun.objects.exists()
+    assert worker_state()["ok"] is False
+
+
 def test_recent_predictions_look_like_the_original_runs(staff_client, traffic):
     _, body = get(staff_client, "runs", run_type="prediction", limit=3)
 

@@ -216,12 +216,30 @@ def test_large_windows_are_read_through_a_seeded_sample(mlflow_down, settings):
     assert first.results["baseline_food_counts"] == {"pizza": 600, "sushi": 400}
 
 
-def test_an_unreachable_mlflow_keeps_the_report_and_records_the_failure(mlflow_down):
+@pytest.fixture
+def windows_in_settings(settings):
+    """The periodic report's windows set to WINDOWS (ending at NOW)."""
+    settings.NUTRILEARN_DRIFT_RECENT_DAYS = 5
+    settings.NUTRILEARN_DRIFT_BASELINE_DAYS = 15
+
+
+def test_a_report_computed_on_demand_is_stored_without_touching_mlflow(mlflow_down):
     rng = np.random.default_rng(10)
     predictions_at(NOW - timedelta(days=10), {"pizza": 40}, rng=rng)
     predictions_at(NOW - timedelta(days=1), {"pizza": 40}, rng=rng)
 
     report = drift_report_compute(**WINDOWS)
+
+    assert DriftReport.objects.filter(pk=report.pk, mlflow_run_id="").exists()
+    assert not JobRun.objects.exists()
+
+
+def test_an_unreachable_mlflow_keeps_the_periodic_report_and_records_the_failure(mlflow_down, windows_in_settings):
+    rng = np.random.default_rng(10)
+    predictions_at(NOW - timedelta(days=10), {"pizza": 40}, rng=rng)
+    predictions_at(NOW - timedelta(days=1), {"pizza": 40}, rng=rng)
+
+    report = drift_report_scheduled(now=NOW)
 
     assert DriftReport.objects.filter(pk=report.pk, mlflow_run_id="").exists()
     failure = JobRun.objects.get(name="drift_report_mlflow")
@@ -230,13 +248,13 @@ def test_an_unreachable_mlflow_keeps_the_report_and_records_the_failure(mlflow_d
     assert failure.error
 
 
-def test_the_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path):
+def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path, windows_in_settings):
     rng = np.random.default_rng(11)
     predictions_at(NOW - timedelta(days=10), {"pizza": 120, "sushi": 80}, rng=rng)
     predictions_at(NOW - timedelta(days=1), {"pizza": 40, "sushi": 30, "tacos": 130}, rng=rng)
 
     with mlflow_at(settings, f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts") as client:
-        report = drift_report_compute(**WINDOWS)
+        report = drift_report_scheduled(now=NOW)
         run = client.get_run(report.mlflow_run_id)
         downloaded = client.download_artifacts(run.info.run_id, "drift_report.json", str(tmp_path))
     stored = json.loads(Path(downloaded).read_text())

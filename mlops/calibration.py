@@ -128,15 +128,16 @@ def estimated_accuracy(recent_counts, recent_confidence_sums, labelled: list[Rel
 
 
 def macro_scores(*, true_positive: dict, predicted: dict, actual: dict) -> dict:
-    """Accuracy and macro precision, recall and F1 from per-class counts (classes: the union of predicted and true labels).
+    """Accuracy and macro precision, recall and F1 from per-class counts, averaged over the true classes.
 
-    A class never predicted has precision 0, one never true has recall 0 (as
-    scikit-learn with zero_division=0).
+    As ``evaluation.classification_report`` (so feedback figures match ``evaluate --feedback``):
+    a predicted class that is never true is a miss, not a class of its own; a true class
+    never predicted has precision 0 (scikit-learn's zero_division=0).
     """
     total = sum(actual.values())
     if total == 0:
         return {"accuracy": None, "precision": None, "recall": None, "f1_score": None, "sample_count": 0}
-    classes = set(predicted) | set(actual)
+    classes = {label for label, count in actual.items() if count}
     precisions, recalls, f1s = [], [], []
     for label in classes:
         tp = true_positive.get(label, 0)

@@ -18,7 +18,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from predictions.models import Food, Prediction
+from predictions.models import NO_FOOD_LABEL, Food, Prediction, feedback_true_label
 
 from . import rollups
 from .calibration import (
@@ -340,31 +340,29 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
 def _label_counts(feedback: QuerySet[Prediction]) -> dict:
     """Per (model version, UTC day): per-class true positives, predicted and actual counts of predictions with feedback.
 
-    Two GROUP BY queries whatever the number of days. The true class of a confirmed
-    prediction is its food; of a corrected one, the catalogue food given or the free
-    text (lower-cased), so foods outside the catalogue still count against recall.
+    One GROUP BY whatever the number of days, and one read of the foods named. Labels are
+    food keys and the true one is ``feedback_true_label``'s (as in ``evaluate --feedback``),
+    so typed names of foods outside the catalogue still count against recall.
     """
     counts: dict = {}
-
-    def bucket(version, day):
-        return counts.setdefault((version, str(day)), {"true_positive": {}, "predicted": {}, "actual": {}})
-
-    by_day = feedback.annotate(day=Day("created_at"))
-    predicted = by_day.values("model_version", "day", "food_id", "feedback_correct").annotate(count=Count("id")).order_by()
-    for version, day, food_id, correct, count in predicted.values_list("model_version", "day", "food_id", "feedback_correct", "count"):
-        target = bucket(version, day)
-        label = ("food", food_id)
-        target["predicted"][label] = target["predicted"].get(label, 0) + count
-        if correct:
-            target["true_positive"][label] = target["true_positive"].get(label, 0) + count
-            target["actual"][label] = target["actual"].get(label, 0) + count
-    corrected = by_day.filter(feedback_correct=False).values("model_version", "day", "feedback_food_id", "feedback_text")
-    for version, day, food_id, text, count in (
-        corrected.annotate(count=Count("id")).order_by().values_list("model_version", "day", "feedback_food_id", "feedback_text", "count")
-    ):
-        label = ("food", food_id) if food_id is not None else ("text", text.strip().lower())
-        target = bucket(version, day)
-        target["actual"][label] = target["actual"].get(label, 0) + count
+    fields = ("model_version", "day", "food_id", "feedback_correct", "feedback_food_id", "feedback_text")
+    groups = list(
+        feedback.annotate(day=Day("created_at")).values(*fields).annotate(count=Count("id")).order_by().values_list(*fields, "count")
+    )
+    food_ids = {food_id for group in groups for food_id in (group[2], group[4]) if food_id is not None}
+    keys = dict(Food.objects.filter(pk__in=food_ids).values_list("pk", "key"))
+    for version, day, food_id, correct, feedback_food_id, text, count in groups:
+        truth = feedback_true_label(
+            predicted_key=keys.get(food_id), correct=correct, feedback_food_key=keys.get(feedback_food_id), feedback_text=text
+        )
+        if truth is None:
+            continue
+        said = keys.get(food_id) or NO_FOOD_LABEL
+        target = counts.setdefault((version, str(day)), {"true_positive": {}, "predicted": {}, "actual": {}})
+        target["predicted"][said] = target["predicted"].get(said, 0) + count
+        target["actual"][truth] = target["actual"].get(truth, 0) + count
+        if truth == said:
+            target["true_positive"][said] = target["true_positive"].get(said, 0) + count
     return counts
 
 

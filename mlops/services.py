@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from predictions.inference import ModelUnavailable, bundled_weights_path, food_key, imagenet_manifest, load_state_dict, sha256_file
+from predictions.models import NO_FOOD_LABEL
 
 from . import registry, runs
 from .evaluation import classification_report, confusion_matrix_figure, dataset_predictions
@@ -18,8 +19,6 @@ from .models import Evaluation, ModelEvent
 from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 
 logger = logging.getLogger(__name__)
-
-NO_FOOD_LABEL = "no_food"
 
 
 class PromotionRefused(Exception):
@@ -107,23 +106,20 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
 
 
 def feedback_labels(*, model_version: str) -> tuple[list[str], list[str]]:
-    """(true, predicted) food keys of a version's predictions that users confirmed or corrected."""
+    """(true, predicted) food keys of a version's predictions that users confirmed or corrected.
+
+    The truth is ``Prediction.true_food_key``, as in the API's feedback performance.
+    """
     from .selectors import feedback_predictions
 
     truth, predicted = [], []
     rows = feedback_predictions(start=None, end=None, model_version=model_version).select_related("food", "feedback_food")
     for prediction in rows:
-        said = prediction.food.key if prediction.food else NO_FOOD_LABEL
-        if prediction.feedback_correct:
-            actual = said
-        elif prediction.feedback_food is not None:
-            actual = prediction.feedback_food.key
-        elif prediction.feedback_text:
-            actual = food_key(prediction.feedback_text) or prediction.feedback_text.strip().lower()
-        else:
+        actual = prediction.true_food_key
+        if actual is None:
             continue
         truth.append(actual)
-        predicted.append(said)
+        predicted.append(prediction.food.key if prediction.food else NO_FOOD_LABEL)
     return truth, predicted
 
 

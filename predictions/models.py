@@ -45,6 +45,34 @@ class Food(models.Model):
         }
 
 
+NO_FOOD_LABEL = "no_food"
+
+
+def feedback_true_label(
+    *, predicted_key: str | None, correct: bool | None, feedback_food_key: str | None, feedback_text: str
+) -> str | None:
+    """The ground truth a user's feedback gives, as a food key; None without usable feedback.
+
+    Confirmed: the food predicted (``NO_FOOD_LABEL`` when none was recognised). Corrected: the
+    catalogue food picked, else the typed name keyed like the catalogue ("Pizza" -> "pizza").
+    The one definition for monitoring, evaluation and ``Prediction.true_food_key``.
+    """
+    if correct is None:
+        return None
+    if correct:
+        return predicted_key or NO_FOOD_LABEL
+    if feedback_food_key:
+        return feedback_food_key
+    text = (feedback_text or "").strip()
+    if not text:
+        return None
+    # Imported here: the inference module loads torch, which the ORM layer does not otherwise need.
+    from .inference import food_key
+
+    # A name with no ASCII letters or digits keeps its own (lower-cased) spelling rather than vanishing.
+    return food_key(text) or text.lower()
+
+
 class PredictionQuerySet(models.QuerySet):
     def ok(self):
         return self.filter(status=Prediction.Status.OK)
@@ -183,9 +211,10 @@ class Prediction(models.Model):
 
     @property
     def true_food_key(self) -> str | None:
-        """The ground truth from feedback, if any."""
-        if self.feedback_correct:
-            return self.food.key if self.food else None
-        if self.feedback_food_id:
-            return self.feedback_food.key
-        return None
+        """The ground truth from feedback, if any (``feedback_true_label``)."""
+        return feedback_true_label(
+            predicted_key=self.food.key if self.food_id else None,
+            correct=self.feedback_correct,
+            feedback_food_key=self.feedback_food.key if self.feedback_food_id else None,
+            feedback_text=self.feedback_text,
+        )

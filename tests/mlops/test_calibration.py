@@ -87,6 +87,15 @@ def test_macro_scores_match_hand_computed_per_class_figures():
     assert scores["sample_count"] == 6
 
 
+def test_macro_scores_average_over_the_true_classes_only():
+    # truth: a a b ; predicted: a c c (c is never true: a miss, not a class of its own)
+    scores = macro_scores(true_positive={"a": 1}, predicted={"a": 1, "c": 2}, actual={"a": 2, "b": 1})
+
+    assert scores["precision"] == pytest.approx((1 + 0) / 2)
+    assert scores["recall"] == pytest.approx((1 / 2 + 0) / 2)
+    assert scores["f1_score"] == pytest.approx((2 / 3 + 0) / 2)
+
+
 def test_a_large_accuracy_change_is_significant_and_a_small_one_is_not():
     large = accuracy_change_test(first_correct=700, first_total=1000, last_correct=800, last_total=1000)
     small = accuracy_change_test(first_correct=70, first_total=100, last_correct=72, last_total=100)

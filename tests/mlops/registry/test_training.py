@@ -112,6 +112,29 @@ def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_store):
     }
 
 
+def test_feedback_performance_in_the_api_agrees_with_evaluate_on_feedback(mlflow_store, staff_client):
+    from ..factories import food_make, predictions_make
+
+    pizza, salad, sushi = food_make("pizza"), food_make("salad"), food_make("sushi")
+    predictions_make(3, food=pizza, feedback_correct=True)
+    predictions_make(1, food=pizza, feedback_correct=False, feedback_food=sushi)
+    predictions_make(2, food=salad, feedback_correct=False, feedback_text=" Pizza ")  # typed, yet the catalogue's pizza
+    predictions_make(1, food=salad, feedback_correct=False, feedback_text="Crab cakes")  # a food the catalogue lacks
+    predictions_make(1, food=None, confidence=None, no_food=True, feedback_correct=True)
+    predictions_make(2, food=sushi, model_version="2", feedback_correct=True)
+
+    call_command("evaluate", "--feedback", "--version", "1", stdout=io.StringIO())
+    live = staff_client.get("/api/v1/mlops/monitoring/performance").json()["data"]["feedback"]["per_model_version"]
+
+    evaluation = Evaluation.objects.get(source="feedback")
+    stored = {name: getattr(evaluation, name) for name in ("accuracy", "precision", "recall", "f1_score", "sample_count")}
+    # truth/said: pizza/pizza x3, sushi/pizza, pizza/salad x2, crab_cakes/salad, no_food/no_food; macro over the 4 true classes.
+    expected = {"accuracy": 0.5, "precision": 1.75 / 4, "recall": 1.6 / 4, "f1_score": (2 / 3 + 1) / 4, "sample_count": 8}
+    assert stored == pytest.approx(expected, abs=1e-6)
+    version_1 = next(item for item in live if item["model_version"] == "1")
+    assert {name: version_1[name] for name in stored} == pytest.approx(stored, abs=1e-6)
+
+
 def test_train_refuses_a_folder_that_is_not_a_dataset(tmp_path):
     from django.core.management.base import CommandError
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, CharField, Count, F, FloatField, Func, IntegerField, Max, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast
@@ -158,27 +159,35 @@ def confidence_summary(*, start: datetime | None, end: datetime | None, model_ve
 
 
 def mirror_backlog() -> dict:
-    """How many successful predictions wait to be mirrored into MLflow, and the age in seconds of the oldest (0 when none)."""
+    """How many successful predictions wait to be mirrored into MLflow, and the age in seconds of the oldest (0 when none).
+
+    Given-up ("poison") predictions, past ``NUTRILEARN_MIRROR_MAX_ATTEMPTS``, wait for staff rather than for
+    the mirror: they are left out of the backlog and counted as ``given_up_count``.
+    """
+    max_attempts = settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
     if connection.vendor == "sqlite":
         # SQLite's planner prefers the (status, created_at) index over the partial index of
         # unmirrored rows, turning a read of a few rows into a scan of every success.
         with connection.cursor() as cursor:
             # The status is a literal: SQLite uses a partial index only when it can prove its condition.
             cursor.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM predictions_prediction INDEXED BY prediction_unmirrored_idx"
-                " WHERE status = 'ok' AND mirrored_at IS NULL"
+                "SELECT COUNT(CASE WHEN mirror_attempts < %s THEN 1 END), MIN(CASE WHEN mirror_attempts < %s THEN created_at END),"
+                " COUNT(CASE WHEN mirror_attempts >= %s THEN 1 END)"
+                " FROM predictions_prediction INDEXED BY prediction_unmirrored_idx WHERE status = 'ok' AND mirrored_at IS NULL",
+                [max_attempts, max_attempts, max_attempts],
             )
-            count, oldest_text = cursor.fetchone()
+            count, oldest_text, given_up = cursor.fetchone()
         oldest = parse_datetime(oldest_text).replace(tzinfo=UTC) if oldest_text else None
     else:
+        pending = Q(mirror_attempts__lt=max_attempts)
         totals = (
             Prediction.objects.order_by()
             .filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
-            .aggregate(count=Count("id"), oldest=Min("created_at"))
+            .aggregate(count=Count("id", filter=pending), oldest=Min("created_at", filter=pending), given_up=Count("id", filter=~pending))
         )
-        count, oldest = totals["count"], totals["oldest"]
+        count, oldest, given_up = totals["count"], totals["oldest"], totals["given_up"]
     age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return {"count": count, "oldest_age_seconds": age}
+    return {"count": count, "oldest_age_seconds": age, "given_up_count": given_up}
 
 
 class Day(Func):

@@ -98,4 +98,16 @@ def test_mirror_backlog_counts_unmirrored_successes_and_ages_the_oldest():
 def test_mirror_backlog_is_zero_when_everything_is_mirrored():
     predictions_make(3, mirrored=True)
 
-    assert mirror_backlog() == {"count": 0, "oldest_age_seconds": 0.0}
+    assert mirror_backlog() == {"count": 0, "oldest_age_seconds": 0.0, "given_up_count": 0}
+
+
+def test_mirror_backlog_leaves_given_up_predictions_out_and_counts_them_apart(settings):
+    settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 3
+    predictions_make(2, at=timezone.now() - timedelta(days=2), mirrored=False, mirror_attempts=3)
+    predictions_make(1, at=timezone.now() - timedelta(minutes=10), mirrored=False, mirror_attempts=2)
+    predictions_make(1, mirrored=False)
+
+    backlog = mirror_backlog()
+
+    assert (backlog["count"], backlog["given_up_count"]) == (2, 2)
+    assert 9 * 60 < backlog["oldest_age_seconds"] < 11 * 60

@@ -61,26 +61,40 @@ def user_key(*, user_id: int | None, session_key: str) -> str | None:
 def rollups_refresh(*, now: datetime | None = None) -> dict:
     """Bring the rollups up to date: recompute changed days, add new predictions to the user totals. Idempotent.
 
-    Serialised by a row lock on the state row, so two workers never interleave.
+    One transaction per day, and per batch of user totals (the watermark moves with its
+    batch), so the write lock (SQLite's only one) is held for a day's GROUP BY, never for the
+    whole history. Each is serialised by a row lock on the state row and reads under it, so
+    concurrent refreshes cannot write stale rows. Readers use only days before
+    ``complete_before``, which advances last; a refresh stopped half-way redoes its days next time.
     """
     from .selectors import ConfidenceBin
 
     now = now or timezone.now()
     horizon = now - GRACE
-    with transaction.atomic():
-        state, _ = RollupState.objects.select_for_update().get_or_create(name=STATE_NAME)
-        if state.refreshed_at is None:
-            first = Prediction.objects.order_by().aggregate(first=Min("created_at"))["first"]
-            days = _days(_day_of(first), _day_of(now)) if first else []
-        else:
-            days = _days(_day_of(state.refreshed_at - GRACE), _day_of(now))
-        for day in days:
+    state, _ = RollupState.objects.get_or_create(name=STATE_NAME)
+    if state.refreshed_at is None:
+        first = Prediction.objects.order_by().aggregate(first=Min("created_at"))["first"]
+        days = _days(_day_of(first), _day_of(now)) if first else []
+    else:
+        days = _days(_day_of(state.refreshed_at - GRACE), _day_of(now))
+    for day in days:
+        with transaction.atomic():
+            RollupState.objects.select_for_update().get(pk=state.pk)
             _day_refresh(day, ConfidenceBin)
-        last_id, added = _user_totals_add(after_id=state.last_prediction_id, before=horizon)
-        state.last_prediction_id = last_id
+    added = 0
+    while True:
+        with transaction.atomic():
+            state = RollupState.objects.select_for_update().get(pk=state.pk)
+            last_id, batch_added, more = _user_totals_add(after_id=state.last_prediction_id, before=horizon, limit=USER_TOTALS_BATCH)
+            RollupState.objects.filter(pk=state.pk).update(last_prediction_id=last_id)
+        added += batch_added
+        if not more:
+            break
+    with transaction.atomic():
+        state = RollupState.objects.select_for_update().get(pk=state.pk)
         state.refreshed_at = now
         state.complete_before = _day_of(horizon)
-        state.save()
+        state.save(update_fields=["refreshed_at", "complete_before"])
     return {"days": len(days), "user_predictions_added": added, "complete_before": state.complete_before}
 
 
@@ -135,8 +149,12 @@ def _day_refresh(day: date, confidence_bin) -> None:
     )
 
 
-def _user_totals_add(*, after_id: int, before: datetime) -> tuple[int, int]:
-    """Add predictions with id > after_id to the totals, in id order, stopping at the first one created after ``before``.
+USER_TOTALS_BATCH = 50_000  # predictions added to the user totals per transaction
+
+
+def _user_totals_add(*, after_id: int, before: datetime, limit: int) -> tuple[int, int, bool]:
+    """Add up to ``limit`` predictions with id > after_id to the totals, in id order, stopping at the first one created
+    after ``before``. Returns (new watermark, predictions added, whether more may follow).
 
     Stopping there (rather than skipping it) keeps the watermark below every prediction
     not yet added. Read by primary-key range only: see user_counts_all_time.
@@ -144,19 +162,23 @@ def _user_totals_add(*, after_id: int, before: datetime) -> tuple[int, int]:
     rows = (
         Prediction.objects.order_by("id")
         .filter(id__gt=after_id)
-        .values_list("id", "created_at", "status", "model_version", "user_id", "session_key")
+        .values_list("id", "created_at", "status", "model_version", "user_id", "session_key")[:limit]
     )
     last_id = after_id
+    read = 0
+    more = False
     additions: dict[tuple[str, str], int] = {}
     for pk, created_at, status, version, user_id, session_key in rows.iterator(chunk_size=10_000):
         if created_at >= before:
             break
+        read += 1
+        more = read == limit
         last_id = pk
         key = user_key(user_id=user_id, session_key=session_key)
         if status == Prediction.Status.OK and key is not None:
             additions[(key, version)] = additions.get((key, version), 0) + 1
     if not additions:
-        return last_id, 0
+        return last_id, 0, more
     versions = {version for _, version in additions}
     existing = {
         (total.user_key, total.model_version): total.count
@@ -172,7 +194,7 @@ def _user_totals_add(*, after_id: int, before: datetime) -> tuple[int, int]:
         update_fields=["count"],
         batch_size=2000,
     )
-    return last_id, sum(additions.values())
+    return last_id, sum(additions.values()), more
 
 
 # --- reading -------------------------------------------------------------------------------------------------

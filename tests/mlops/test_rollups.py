@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mlops import selectors
+from mlops import rollups, selectors
 from mlops.models import JobRun, PredictionDay, RollupState
 from mlops.rollups import rollups_refresh, rollups_refresh_job
 from predictions.models import Prediction
@@ -96,6 +98,37 @@ def test_a_refresh_is_idempotent(history):
     rollups_refresh()
 
     assert sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count")) == first
+
+
+def test_each_day_is_written_in_its_own_transaction(history):
+    with CaptureQueriesContext(connection) as captured:
+        outcome = rollups_refresh()
+
+    # Inside the test's own transaction every atomic block is a savepoint.
+    days_per_block, block = [], None
+    for query in captured.captured_queries:
+        if query["sql"].startswith("SAVEPOINT"):
+            block = 0
+        elif query["sql"].startswith("RELEASE SAVEPOINT"):
+            days_per_block.append(block)
+            block = None
+        elif query["sql"].startswith('DELETE FROM "mlops_predictionday"'):
+            assert block is not None, "a day was written outside a transaction of its own"
+            block += 1
+    assert outcome["days"] >= 10
+    assert (max(days_per_block), sum(days_per_block)) == (1, outcome["days"])
+
+
+def test_user_totals_added_in_batches_give_the_same_answers(history, monkeypatch):
+    live = answers(start=None, end=None, model_version=None)
+    monkeypatch.setattr(rollups, "USER_TOTALS_BATCH", 7)
+
+    outcome = rollups_refresh()
+
+    with_a_user = Prediction.objects.filter(status=Prediction.Status.OK).exclude(session_key="", user=None)
+    assert outcome["user_predictions_added"] == with_a_user.count()
+    assert RollupState.objects.get().last_prediction_id == Prediction.objects.order_by("-id").values_list("id", flat=True)[0]
+    assert answers(start=None, end=None, model_version=None) == live
 
 
 def test_days_before_the_last_refresh_are_complete_and_today_is_not(history):

@@ -55,6 +55,7 @@ class AlertAdmin(ReadOnlyAdmin):
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["alert", "event", "channel", "target", "delivered", "attempts", "created_at"]
+    list_select_related = ["alert__rule"]  # an alert is shown by its rule's name
     list_filter = ["delivered", "channel", "event"]
     search_fields = ["target", "error"]
 

@@ -67,6 +67,11 @@ class ModelEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        alias = f" ({self.alias})" if self.alias else ""
+        when = f" at {self.created_at:%Y-%m-%d %H:%M:%S}" if self.created_at else ""
+        return f"{self.get_kind_display()}: {self.model_name} v{self.model_version}{alias}{when}"
+
 
 class Evaluation(models.Model):
     """Quality of one model version on a labelled set or on user feedback; mirrored as an MLflow evaluation run."""
@@ -92,6 +97,9 @@ class Evaluation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self):
+        return f"{self.model_name} v{self.model_version} on {self.get_source_display().lower()}: accuracy {self.accuracy:.3f}"
+
 
 class DriftReport(models.Model):
     """A stored drift report for a baseline window against a recent window."""
@@ -110,6 +118,10 @@ class DriftReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        version = f" v{self.model_version}" if self.model_version else ""
+        return f"Drift report{version} up to {self.recent_end:%Y-%m-%d %H:%M}: {self.verdict}"
 
 
 class AlertRule(models.Model):
@@ -160,6 +172,10 @@ class Alert(models.Model):
             models.UniqueConstraint(fields=["rule"], condition=models.Q(status="open"), name="one_open_alert_per_rule"),
         ]
 
+    def __str__(self):
+        when = f" opened {self.opened_at:%Y-%m-%d %H:%M}" if self.opened_at else ""
+        return f"{self.rule.name} ({self.get_status_display().lower()}){when}"
+
 
 class AlertDelivery(models.Model):
     """One notification of an alert through one channel, with its outcome."""
@@ -179,6 +195,10 @@ class AlertDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        outcome = "delivered" if self.delivered else "failed"
+        return f"{self.event} alert {self.alert_id} by {self.channel} to {self.target}: {outcome}"
 
 
 class PredictionDay(models.Model):

@@ -27,6 +27,32 @@ def test_every_mlops_list_page_shows_its_rows(admin_client, rows, model):
     assert response.context["cl"].result_count >= 1
 
 
+def test_records_are_named_by_what_they_are_in_admin(admin_client, rows):
+    from mlops.models import Evaluation, ModelEvent
+
+    ModelEvent.objects.create(kind="promoted", model_name="food-classifier", model_version="3", alias="champion")
+    Evaluation.objects.create(
+        model_name="food-classifier", model_version="3", source="feedback", accuracy=0.8125, precision=0.8, recall=0.7, f1_score=0.75
+    )
+
+    names = {
+        model: str(model_class.objects.get())
+        for model, model_class in [
+            ("alert", Alert), ("alertdelivery", AlertDelivery), ("driftreport", DriftReport), ("modelevent", ModelEvent),
+            ("evaluation", Evaluation),
+        ]
+    }  # fmt: skip
+
+    assert names["alert"].startswith("High error rate (open) opened ")
+    assert names["alertdelivery"] == f"opened alert {Alert.objects.get().pk} by webhook to http://hooks.example/x: failed"
+    assert names["driftreport"].startswith("Drift report up to ") and names["driftreport"].endswith(": no_drift")
+    assert names["modelevent"].startswith("Promoted: food-classifier v3 (champion) at ")
+    assert names["evaluation"] == "food-classifier v3 on user feedback: accuracy 0.812"
+    page = admin_client.get("/admin/mlops/alertdelivery/").content.decode()
+    assert "High error rate (open)" in page
+    assert "object (" not in page
+
+
 def test_an_alert_rule_threshold_can_be_edited(admin_client, rows):
     rule = AlertRule.objects.get(name="High error rate")
 

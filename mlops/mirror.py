@@ -8,6 +8,8 @@ stores once. Each model version has one serving run per day (``ServingRun``).
 Failures are kept on the rows: a store that cannot be reached releases the claim and
 leaves the rows for the retry; a request MLflow refuses counts an attempt, and after
 ``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is poison: shown, no longer retried.
+A refusal because the serving run was deleted (or purged) in MLflow is not the rows'
+fault: the run is restored (or replaced) and the batch sent again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 import time
 import traceback
 from collections import defaultdict
@@ -185,6 +188,43 @@ def serving_run_ensure(*, model_name: str, model_version: str, day: date) -> str
     return run_id
 
 
+def serving_run_revive(*, run_id: str) -> bool:
+    """Make a serving run MLflow refused writable again; False when it is active (the refusal is about the data).
+
+    Deleted: restored. Gone from the store: forgotten here, so the next ``serving_run_ensure`` creates a new one.
+    """
+    stage = tracking.run_lifecycle_stage(run_id)
+    if stage == "deleted":
+        # Restore rather than replace: the day's earlier points and the mirrored rows' mlflow_run_id stay valid.
+        tracking.run_restore(run_id)
+        logger.warning("serving run %s was deleted in MLflow; restored it to keep mirroring into it", run_id)
+        return True
+    if stage is None:
+        ServingRun.objects.filter(run_id=run_id).delete()
+        for key in [key for key, cached in _serving_runs.items() if cached == run_id]:
+            del _serving_runs[key]
+        logger.warning("serving run %s is not in the MLflow store; a new serving run replaces it", run_id)
+        return True
+    return False
+
+
+def serving_run_log(*, model_name: str, model_version: str, day: date, points: Sequence[MetricPoint]) -> str:
+    """Log points into the serving run of a model version's day; returns the run id.
+
+    A refusal caused by a deleted or purged run revives the run and sends the points once
+    more (harmless: equal points are stored once); any other refusal is raised.
+    """
+    run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
+    try:
+        tracking.metrics_log_batch(run_id=run_id, points=points)
+    except TrackingRejected:
+        if not serving_run_revive(run_id=run_id):
+            raise
+        run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
+        tracking.metrics_log_batch(run_id=run_id, points=points)
+    return run_id
+
+
 def forget_serving_runs() -> None:
     """Drop this process's cache of serving run ids (tests switch MLflow stores)."""
     _serving_runs.clear()
@@ -222,9 +262,8 @@ def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None =
         for prediction in batch:
             groups[prediction.serving_key].append(prediction)
         for (model_name, model_version, day), members in groups.items():
-            run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
             points = [point for prediction in members for point in prediction_points(prediction)]
-            tracking.metrics_log_batch(run_id=run_id, points=points)
+            run_id = serving_run_log(model_name=model_name, model_version=model_version, day=day, points=points)
             mirrored_at = timezone.now()
             outcome.mirrored += Prediction.objects.filter(id__in=[p.id for p in members], mirrored_at__isnull=True).update(
                 mirrored_at=mirrored_at, mlflow_run_id=run_id, mlflow_step=F("id"), mirror_claimed_at=None, mirror_error=""
@@ -396,11 +435,14 @@ def abandoned_jobs_fail(*, now: datetime | None = None) -> int:
     )
 
 
-def mirror_jobs_prune(*, now: datetime | None = None) -> int:
-    """Delete successful mirror JobRuns older than the retention period (failures are kept); returns how many."""
+def job_runs_prune(*, now: datetime | None = None) -> int:
+    """Delete successful JobRuns of every job (mirror batches, rollups, alert checks, drift) older than the retention; returns how many.
+
+    Failures are kept. Run by the mirror sweeper, the most frequent periodic task.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS)
-    deleted, _ = JobRun.objects.filter(name=MIRROR_JOB, status=JobRun.Status.SUCCEEDED, started_at__lt=cutoff).delete()
+    deleted, _ = JobRun.objects.filter(status=JobRun.Status.SUCCEEDED, started_at__lt=cutoff).delete()
     return deleted
 
 
@@ -424,17 +466,52 @@ def poison_predictions():
 # Enqueueing (called after a Prediction commits).
 
 
+class EnqueueBreaker:
+    """After a broker error, publishing is skipped for a while, so that uploads stop waiting on a broker that is down.
+
+    Per process and thread-safe; what is not published is found by the sweeper.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open_until = 0.0  # time.monotonic() from which publishing is tried again
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def open(self, *, seconds: float) -> bool:
+        """Skip publishing for ``seconds``; returns whether this call opened it (it was not open already)."""
+        with self._lock:
+            now = time.monotonic()
+            opened = now >= self._open_until
+            self._open_until = max(self._open_until, now + seconds)
+        return opened
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+
+
+enqueue_breaker = EnqueueBreaker()
+
+
 def mirror_enqueue() -> bool:
     """Ask a worker to mirror pending predictions; never raises for broker trouble (the sweeper catches up).
 
-    Returns whether the message was handed to the broker.
+    Returns whether the message was handed to the broker. After a broker error nothing is
+    published for ``NUTRILEARN_ENQUEUE_BACKOFF_SECONDS``: a broker that accepts connections
+    but never answers would otherwise hold every upload for the socket timeout.
     """
     from .tasks import mirror_pending_predictions
 
+    if enqueue_breaker.is_open():
+        return False
     try:
         mirror_pending_predictions.apply_async(retry=False)
     except _broker_errors() as exc:
-        logger.warning("could not enqueue mirroring (the sweeper will pick the prediction up): %s", exc)
+        backoff = settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS
+        if enqueue_breaker.open(seconds=backoff):
+            logger.warning("could not enqueue mirroring; not trying again for %g s (the sweeper catches up): %s", backoff, exc)
         return False
     return True
 

@@ -34,12 +34,12 @@ def mirror_pending_predictions() -> dict:
 def mirror_sweep() -> bool:
     """Re-enqueue mirroring when predictions wait past the grace period (Redis may have lost their task).
 
-    Also marks batches of lost workers as failed and prunes old successful batch records.
+    Also marks batches of lost workers as failed and prunes old successful job records (of every job).
     """
     abandoned = mirror.abandoned_jobs_fail()
     if abandoned:
         logger.warning("%d mirror batches were abandoned by a lost worker", abandoned)
-    mirror.mirror_jobs_prune()
+    mirror.job_runs_prune()
     if not mirror.mirror_due():
         return False
     mirror_pending_predictions.apply_async()

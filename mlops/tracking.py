@@ -136,6 +136,26 @@ def run_delete(run_id: str) -> None:
         get_client().delete_run(run_id)
 
 
+def run_lifecycle_stage(run_id: str) -> str | None:
+    """``"active"`` or ``"deleted"``; None when the store has no such run (purged by ``mlflow gc``, or another store)."""
+    from mlflow.exceptions import MlflowException
+
+    with _named_errors(f"read run {run_id}"):
+        try:
+            run = get_client().get_run(run_id)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+    return run.info.lifecycle_stage
+
+
+def run_restore(run_id: str) -> None:
+    """Bring a deleted run back to the active state, with everything it held."""
+    with _named_errors("restore run"):
+        get_client().restore_run(run_id)
+
+
 def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
     """Log metric points in requests of at most 1,000; returns the number of requests made.
 

@@ -288,8 +288,11 @@ NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
 NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
-# Successful mirror batches (one JobRun each) are kept this long; failed ones stay.
+# Successful background jobs (one JobRun per mirror batch, rollup refresh, alert check, drift
+# report) are kept this long; failed ones stay. The name predates the other jobs.
 NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
+# After the broker fails to take a message, uploads skip publishing for this long (the sweeper catches up).
+NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = envfloat("NUTRILEARN_ENQUEUE_BACKOFF_SECONDS", 30.0)
 
 # MLflow: the embedded default is a SQLite-backed store with an artefact folder.
 MLFLOW_TRACKING_URI = envstr("MLFLOW_TRACKING_URI", f"sqlite:///{VAR_DIR / 'mlflow' / 'mlflow.db'}")

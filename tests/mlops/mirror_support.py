@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
@@ -47,6 +49,50 @@ def _switch_broker(app, url: str, options: dict) -> None:
     # Celery caches its connection and producer pools on first use.
     app._pool = None
     app.amqp._producer_pool = None
+    # A new broker deserves a publish attempt, whatever the previous one did.
+    mirror.enqueue_breaker.reset()
+
+
+class TcpServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a partitioned host), or hangs up at once.
+
+    Counts the connections it accepted: one per attempt to publish.
+    """
+
+    def __init__(self, *, hang_up: bool = False):
+        self.hang_up = hang_up
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self._listener.getsockname()[1]}/0"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            if self.hang_up:
+                connection.close()
+            else:
+                self._open.append(connection)
+
+    def __enter__(self) -> TcpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        for connection in [*self._open, self._listener]:
+            connection.close()
 
 
 def metric_steps(client: MlflowClient, run_id: str, key: str) -> list[int]:

@@ -11,12 +11,12 @@ import pytest
 from django.utils import timezone
 from mlflow.tracking import MlflowClient
 
-from mlops import mirror, tracking
+from mlops import mirror, tasks, tracking
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
 from mlops.models import JobRun, ServingRun
 from predictions.models import Prediction
 from tests.mlops.factories import food_make, predictions_make
-from tests.mlops.mirror_support import celery_broker, metric_steps, mlflow_store_at
+from tests.mlops.mirror_support import TcpServer, celery_broker, metric_steps, mlflow_store_at
 
 
 @pytest.fixture(scope="session")
@@ -189,9 +189,8 @@ def test_mlflow_unreachable_releases_the_claim_and_records_the_error_on_rows_and
 def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison(mlflow_client, settings):
     settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 2
     settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 0
-    rows = predictions_make(3, mirrored=False)
-    run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=rows[0].created_at.date())
-    mlflow_client.delete_run(run_id)  # someone deleted the serving run in the MLflow UI
+    # Rows stamped before 1970 (a bad import or clock): MLflow refuses negative timestamps.
+    rows = predictions_make(3, at=datetime(1969, 12, 31, 23, 59, tzinfo=UTC), mirrored=False)
 
     report = mirror.mirror_pending()
 
@@ -199,8 +198,42 @@ def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison
     assert report.batches == 1 + 3  # the whole batch once, then each row alone
     assert sorted(mirror.poison_predictions().values_list("id", flat=True)) == [row.pk for row in rows]
     assert all("MLflow refused the batch" in row.mirror_error for row in Prediction.objects.all())
+    assert all("Timestamp must be a nonnegative" in row.mirror_error for row in Prediction.objects.all())
     assert mirror.predictions_mirror_batch() is None
     assert JobRun.objects.filter(status=JobRun.Status.FAILED).count() == 4
+    assert mlflow_client.get_run(ServingRun.objects.get().run_id).info.lifecycle_stage == "active"
+
+
+@pytest.mark.django_db
+def test_a_serving_run_deleted_in_mlflow_is_restored_and_the_next_batch_mirrors_into_it(mlflow_client):
+    first = predictions_make(3, mirrored=False)
+    mirror.predictions_mirror_batch()
+    run_id = ServingRun.objects.get().run_id
+    mlflow_client.delete_run(run_id)  # someone deleted the serving run in the MLflow UI
+    later = predictions_make(2, at=first[-1].created_at + timedelta(seconds=1), mirrored=False)
+
+    report = mirror.mirror_pending()
+
+    assert (report.mirrored, report.rejected) == (2, 0)
+    assert mlflow_client.get_run(run_id).info.lifecycle_stage == "active"
+    assert ServingRun.objects.get().run_id == run_id
+    assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in first + later]
+    assert set(Prediction.objects.values_list("mlflow_run_id", "mirror_attempts", "mirror_error")) == {(run_id, 0, "")}
+    assert not JobRun.objects.filter(status=JobRun.Status.FAILED).exists()
+
+
+@pytest.mark.django_db
+def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(mlflow_client):
+    rows = predictions_make(2, mirrored=False)
+    # The run was purged (mlflow gc) or the tracking URI now points at another store.
+    ServingRun.objects.create(model_name="food-classifier", model_version="1", day=rows[0].created_at.date(), run_id="0" * 32)
+
+    outcome = mirror.predictions_mirror_batch()
+
+    run_id = ServingRun.objects.get().run_id
+    assert (outcome.mirrored, outcome.run_ids) == (2, [run_id])
+    assert run_id != "0" * 32
+    assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
 
 
 @pytest.mark.django_db
@@ -282,6 +315,7 @@ def test_an_upload_with_the_broker_down_succeeds_and_leaves_the_prediction_to_th
         client.post("/api/v1/predict", {"image": _upload(coffee_png)})  # warms the model and the broker pool
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response = client.post("/api/v1/predict", {"image": _upload(coffee_png)})
+        mirror.enqueue_breaker.reset()  # time a real attempt on the closed port, not the breaker
         started = time.perf_counter()
         published = mirror.mirror_enqueue()
         enqueue_seconds = time.perf_counter() - started
@@ -291,6 +325,48 @@ def test_an_upload_with_the_broker_down_succeeds_and_leaves_the_prediction_to_th
     assert published is False
     assert enqueue_seconds < 0.25  # about 1 ms when idle; kombu's default connection retry would take 2 s
     assert Prediction.objects.filter(status="ok", mirrored_at__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_broker_that_never_answers_holds_one_upload_and_the_next_uploads_skip_publishing(
+    client, catalogue, coffee_png, settings, django_capture_on_commit_callbacks
+):
+    settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = 30
+    enqueue_seconds = []
+    with TcpServer() as broker, celery_broker(broker.url):
+        for _ in range(3):
+            with django_capture_on_commit_callbacks() as callbacks:
+                response = client.post("/api/v1/predict", {"image": _upload(coffee_png)})
+            assert response.status_code == 201
+            assert mirror_enqueue in callbacks
+            started = time.perf_counter()
+            mirror_enqueue()
+            enqueue_seconds.append(time.perf_counter() - started)
+        publish_attempts = broker.connections
+
+    assert 1 < enqueue_seconds[0] < 4  # held for the Redis socket timeout (2 s)
+    assert max(enqueue_seconds[1:]) < 0.1
+    assert publish_attempts == 1
+    assert Prediction.objects.filter(status="ok", mirrored_at__isnull=True).count() == 3
+    assert mirror.mirror_due(now=timezone.now() + timedelta(seconds=settings.NUTRILEARN_MIRROR_GRACE_SECONDS + 1)) is True
+
+
+def test_publishing_is_tried_again_once_the_enqueue_backoff_is_over(settings, caplog):
+    settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = 0.5
+    with TcpServer(hang_up=True) as broker, celery_broker(broker.url):
+        results = [mirror_enqueue()]
+        attempts_first = broker.connections
+        results.append(mirror_enqueue())
+        attempts_within_backoff = broker.connections
+        time.sleep(0.6)
+        results.append(mirror_enqueue())
+        attempts_after_backoff = broker.connections
+
+    assert results == [False, False, False]
+    assert attempts_first > 0
+    assert attempts_within_backoff == attempts_first
+    assert attempts_after_backoff > attempts_within_backoff
+    assert len([record for record in caplog.records if "not trying again for 0.5 s" in record.getMessage()]) == 2
 
 
 def _upload(data: bytes):
@@ -328,15 +404,17 @@ def test_retrying_a_given_up_prediction_from_admin_gives_it_fresh_attempts(admin
 
 
 @pytest.mark.django_db
-def test_old_successful_batch_records_are_pruned_and_failures_kept(settings):
+def test_the_sweeper_prunes_old_successful_records_of_every_job_and_keeps_failures(settings):
     settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = 7
-    old_success = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.SUCCEEDED)
-    old_failure = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.FAILED)
-    JobRun.objects.filter(pk__in=[old_success.pk, old_failure.pk]).update(started_at=timezone.now() - timedelta(days=8))
-    recent = JobRun.objects.create(name=mirror.MIRROR_JOB, status=JobRun.Status.SUCCEEDED)
+    jobs = [mirror.MIRROR_JOB, "monitoring_rollups_refresh", "alerts_evaluate", "drift_report"]
+    JobRun.objects.bulk_create([JobRun(name=name, status=JobRun.Status.SUCCEEDED) for name in jobs])
+    old_failures = [JobRun.objects.create(name=name, status=JobRun.Status.FAILED) for name in jobs]
+    JobRun.objects.update(started_at=timezone.now() - timedelta(days=8))
+    recent = [JobRun.objects.create(name=name, status=JobRun.Status.SUCCEEDED) for name in jobs]
 
-    assert mirror.mirror_jobs_prune() == 1
-    assert sorted(JobRun.objects.values_list("pk", flat=True)) == [old_failure.pk, recent.pk]
+    tasks.mirror_sweep()
+
+    assert sorted(JobRun.objects.values_list("pk", flat=True)) == sorted(job.pk for job in old_failures + recent)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -46,8 +47,9 @@ class ModelIncompatible(ModelUnavailable):
 
 
 def food_key(name: str) -> str:
-    """The catalogue key of a class name: 'French loaf' -> 'french_loaf'."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    """The catalogue key of a class name: 'French loaf' -> 'french_loaf', 'Crème brûlée' -> 'creme_brulee'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
 
 
 def sha256_file(path: Path) -> str:

@@ -128,3 +128,11 @@ def test_other_real_photos_without_food_are_no_food(classifier, photo):
     from tests.conftest import SKIMAGE_DATA
 
     assert recognise(classifier, (SKIMAGE_DATA / photo).read_bytes()).no_food is True
+
+
+def test_food_keys_are_ascii_slugs():
+    from predictions.inference import food_key
+
+    assert food_key("French loaf") == "french_loaf"
+    assert food_key("Crème brûlée ") == "creme_brulee"
+    assert food_key("Granny Smith") == "granny_smith"

@@ -33,9 +33,8 @@ from .calibration import (
 from .models import DriftReport, Evaluation
 
 
-def predictions_in_window(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
-    """All recorded requests (ok, rejected, failed) created in [start, end) for a version, unordered."""
-    queryset = Prediction.objects.order_by()
+def in_window(queryset: QuerySet, *, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet:
+    """Rows of ``queryset`` created in [start, end) (either end open when None), of one model version if given."""
     if start is not None:
         queryset = queryset.filter(created_at__gte=start)
     if end is not None:
@@ -43,6 +42,11 @@ def predictions_in_window(*, start: datetime | None, end: datetime | None, model
     if model_version:
         queryset = queryset.filter(model_version=model_version)
     return queryset
+
+
+def predictions_in_window(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> QuerySet[Prediction]:
+    """All recorded requests (ok, rejected, failed) created in [start, end) for a version, unordered."""
+    return in_window(Prediction.objects.order_by(), start=start, end=end, model_version=model_version)
 
 
 def percentile(queryset: QuerySet, *, field: str, fraction: float, count: int, walk_index: bool = False) -> float | None:
@@ -484,13 +488,7 @@ def evaluation_history(
     *, start: datetime | None, end: datetime | None, model_version: str | None = None, limit: int = 200
 ) -> list[Evaluation]:
     """Stored evaluations in [start, end), oldest first (the most recent ``limit``)."""
-    queryset = Evaluation.objects.all()
-    if start is not None:
-        queryset = queryset.filter(created_at__gte=start)
-    if end is not None:
-        queryset = queryset.filter(created_at__lt=end)
-    if model_version:
-        queryset = queryset.filter(model_version=model_version)
+    queryset = in_window(Evaluation.objects.all(), start=start, end=end, model_version=model_version)
     return list(reversed(queryset.order_by("-created_at", "-id")[:limit]))
 
 
@@ -656,13 +654,7 @@ def model_versions_with_evaluations(
     Versions that were evaluated but never registered (such as the bundled ImageNet
     model) are listed too, with status "unregistered".
     """
-    evaluations = Evaluation.objects.order_by("-created_at", "-id")
-    if start is not None:
-        evaluations = evaluations.filter(created_at__gte=start)
-    if end is not None:
-        evaluations = evaluations.filter(created_at__lt=end)
-    if model_version:
-        evaluations = evaluations.filter(model_version=model_version)
+    evaluations = in_window(Evaluation.objects.order_by("-created_at", "-id"), start=start, end=end, model_version=model_version)
     latest: dict[str, Evaluation] = {}
     counts = dict(evaluations.order_by().values("model_version").annotate(count=Count("id")).values_list("model_version", "count"))
     for evaluation in evaluations.distinct():

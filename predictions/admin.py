@@ -1,6 +1,7 @@
 import csv
 
 from django.contrib import admin
+from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -26,38 +27,37 @@ class FoodAdmin(admin.ModelAdmin):
     list_filter = ["nutrition_verified", ("energy_kcal", admin.EmptyFieldListFilter)]
 
 
-class ConfidenceBandFilter(admin.SimpleListFilter):
+class QueryChoiceFilter(admin.SimpleListFilter):
+    """A list filter whose choices are named queries: {value: (label, Q)}."""
+
+    choices: dict[str, tuple[str, Q]] = {}
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, (label, _) in self.choices.items()]
+
+    def queryset(self, request, queryset):
+        choice = self.choices.get(self.value())
+        return queryset.filter(choice[1]) if choice else queryset
+
+
+class ConfidenceBandFilter(QueryChoiceFilter):
     title = "confidence band"
     parameter_name = "band"
-
-    def lookups(self, request, model_admin):
-        return [("good", "good (> 90 %)"), ("acceptable", "acceptable (80–90 %)"), ("low", "low (< 80 %)")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "good":
-            return queryset.filter(confidence__gt=0.9)
-        if self.value() == "acceptable":
-            return queryset.filter(confidence__gte=0.8, confidence__lte=0.9)
-        if self.value() == "low":
-            return queryset.filter(confidence__lt=0.8)
-        return queryset
+    choices = {
+        "good": ("good (> 90 %)", Q(confidence__gt=0.9)),
+        "acceptable": ("acceptable (80–90 %)", Q(confidence__gte=0.8, confidence__lte=0.9)),
+        "low": ("low (< 80 %)", Q(confidence__lt=0.8)),
+    }
 
 
-class FeedbackFilter(admin.SimpleListFilter):
+class FeedbackFilter(QueryChoiceFilter):
     title = "feedback"
     parameter_name = "feedback"
-
-    def lookups(self, request, model_admin):
-        return [("none", "no feedback"), ("correct", "confirmed"), ("corrected", "corrected")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "none":
-            return queryset.filter(feedback_at__isnull=True)
-        if self.value() == "correct":
-            return queryset.filter(feedback_correct=True)
-        if self.value() == "corrected":
-            return queryset.filter(feedback_correct=False)
-        return queryset
+    choices = {
+        "none": ("no feedback", Q(feedback_at__isnull=True)),
+        "correct": ("confirmed", Q(feedback_correct=True)),
+        "corrected": ("corrected", Q(feedback_correct=False)),
+    }
 
 
 class ModelVersionFilter(admin.SimpleListFilter):

@@ -30,20 +30,20 @@ class FoodAdmin(admin.ModelAdmin):
 class QueryChoiceFilter(admin.SimpleListFilter):
     """A list filter whose choices are named queries: {value: (label, Q)}."""
 
-    choices: dict[str, tuple[str, Q]] = {}
+    options: dict[str, tuple[str, Q]] = {}
 
     def lookups(self, request, model_admin):
-        return [(value, label) for value, (label, _) in self.choices.items()]
+        return [(value, label) for value, (label, _) in self.options.items()]
 
     def queryset(self, request, queryset):
-        choice = self.choices.get(self.value())
+        choice = self.options.get(self.value())
         return queryset.filter(choice[1]) if choice else queryset
 
 
 class ConfidenceBandFilter(QueryChoiceFilter):
     title = "confidence band"
     parameter_name = "band"
-    choices = {
+    options = {
         "good": ("good (> 90 %)", Q(confidence__gt=0.9)),
         "acceptable": ("acceptable (80–90 %)", Q(confidence__gte=0.8, confidence__lte=0.9)),
         "low": ("low (< 80 %)", Q(confidence__lt=0.8)),
@@ -53,7 +53,7 @@ class ConfidenceBandFilter(QueryChoiceFilter):
 class FeedbackFilter(QueryChoiceFilter):
     title = "feedback"
     parameter_name = "feedback"
-    choices = {
+    options = {
         "none": ("no feedback", Q(feedback_at__isnull=True)),
         "correct": ("confirmed", Q(feedback_correct=True)),
         "corrected": ("corrected", Q(feedback_correct=False)),

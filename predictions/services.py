@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -46,6 +49,9 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
     and ModelUnavailable when no model can serve (a failed row is recorded).
     """
     started = time.perf_counter() if started is None else started
+    # Hashing and re-encoding release the GIL: they run on a spare core while the
+    # photo is decoded and recognised (inference uses its own thread budget).
+    digest = _side_work().submit(_sha256_hex, data)
     try:
         decoded = decode_upload(data, limits=upload_limits())
     except ImageRejected as exc:
@@ -76,10 +82,13 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
             started=started,
         )
         raise
-    recognition = served.classifier.recognise(
-        decoded.image, food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, top_k=settings.NUTRILEARN_TOP_K
+    classifier = served.classifier
+    batch = classifier.preprocess(decoded.image).unsqueeze(0)
+    stored = _side_work().submit(encode_for_storage, decoded.image, max_side=settings.NUTRILEARN_STORED_IMAGE_MAX_SIDE)
+    probabilities, pooled = classifier.forward(batch)
+    recognition = classifier.interpret(
+        probabilities[0], pooled[0], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, top_k=settings.NUTRILEARN_TOP_K
     )
-    elapsed = time.perf_counter() - started
     keys = [score.key for score in recognition.top_k]
     foods = {food.key: food for food in Food.objects.filter(key__in=keys)}
     if len(foods) < len(keys):
@@ -93,16 +102,17 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
         top_k=[{"food": score.key, "confidence": score.confidence} for score in recognition.top_k],
         no_food=recognition.no_food,
         food_mass=recognition.food_mass,
-        processing_time_seconds=round(elapsed, 6),
         model_name=served.name,
         model_version=served.version,
         model_sha256=served.sha256,
+        image_sha256=digest.result(),
         **_image_fields(decoded),
         embedding=recognition.embedding.tobytes(),
         **_owner(user),
     )
-    stored = encode_for_storage(decoded.image, max_side=settings.NUTRILEARN_STORED_IMAGE_MAX_SIDE)
-    prediction.image.save(f"{uuid.uuid4().hex}.jpg", ContentFile(stored), save=False)
+    prediction.image.save(f"{uuid.uuid4().hex}.jpg", ContentFile(stored.result()), save=False)
+    # Everything the server did for this photo except the row's own INSERT.
+    prediction.processing_time_seconds = round(time.perf_counter() - started, 6)
     try:
         with transaction.atomic():
             prediction.save()
@@ -114,13 +124,22 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
     return prediction
 
 
+@functools.cache
+def _side_work() -> ThreadPoolExecutor:
+    """Per-process pool for the GIL-releasing side work of an upload (created after any fork)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload-side-work")
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _image_fields(decoded: DecodedImage) -> dict:
     return {
         "image_format": decoded.format,
         "image_width": decoded.width,
         "image_height": decoded.height,
         "image_size_bytes": decoded.size_bytes,
-        "image_sha256": decoded.sha256,
         "brightness": decoded.stats.brightness,
         "contrast": decoded.stats.contrast,
         "sharpness": decoded.stats.sharpness,

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,24 @@ SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory) -> Path:
+    """An empty MLflow SQLite database with its tables created once (creating them takes seconds)."""
+    from mlflow.tracking import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
+@pytest.fixture
+def mlflow_sqlite_uri(tmp_path, mlflow_template) -> str:
+    """A fresh MLflow SQLite store of this test's own, copied from the template."""
+    path = tmp_path / "mlflow.db"
+    shutil.copyfile(mlflow_template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ SCORES = {"accuracy": 0.81, "precision": 0.8, "recall": 0.79, "f1_score": 0.795}
 
 
 @pytest.fixture
-def mlflow_store(settings, tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
+    uri = mlflow_sqlite_uri
     settings.MLFLOW_TRACKING_URI = uri
     settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
     tracking.reset_client()

@@ -248,12 +248,12 @@ def test_an_unreachable_mlflow_keeps_the_periodic_report_and_records_the_failure
     assert failure.error
 
 
-def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path, windows_in_settings):
+def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path, windows_in_settings, mlflow_sqlite_uri):
     rng = np.random.default_rng(11)
     predictions_at(NOW - timedelta(days=10), {"pizza": 120, "sushi": 80}, rng=rng)
     predictions_at(NOW - timedelta(days=1), {"pizza": 40, "sushi": 30, "tacos": 130}, rng=rng)
 
-    with mlflow_at(settings, f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts") as client:
+    with mlflow_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
         report = drift_report_scheduled(now=NOW)
         run = client.get_run(report.mlflow_run_id)
         downloaded = client.download_artifacts(run.info.run_id, "drift_report.json", str(tmp_path))

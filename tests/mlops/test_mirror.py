@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
-from mlflow.tracking import MlflowClient
 
 from mlops import mirror, tasks, tracking
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
@@ -19,18 +17,9 @@ from tests.mlops.factories import food_make, predictions_make
 from tests.mlops.mirror_support import TcpServer, celery_broker, metric_steps, mlflow_store_at
 
 
-@pytest.fixture(scope="session")
-def blank_mlflow_db(tmp_path_factory):
-    """An empty MLflow SQLite store, created once: creating its tables takes seconds."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
 @pytest.fixture
-def mlflow_client(settings, tmp_path, blank_mlflow_db):
-    shutil.copyfile(blank_mlflow_db, tmp_path / "mlflow.db")
-    with mlflow_store_at(settings, f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts") as client:
+def mlflow_client(settings, tmp_path, mlflow_sqlite_uri):
+    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
         yield client
 
 

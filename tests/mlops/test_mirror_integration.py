@@ -6,7 +6,6 @@ sweeper as embedded beat, every second), so it can stop, kill and restart them.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -37,24 +36,14 @@ def broker(redis_server):
         yield redis_server
 
 
-@pytest.fixture(scope="module")
-def blank_mlflow_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
-    return path
-
-
-@pytest.fixture
-def mlflow_sqlite(tmp_path, blank_mlflow_store):
-    path = tmp_path / "mlflow.db"
-    shutil.copyfile(blank_mlflow_store, path)
-    return f"sqlite:///{path}"
-
-
 def start_worker(tmp_path, broker, tracking_uri: str, **extra) -> CeleryWorker:
     env = worker_environment(
-        database=database_url(connection.settings_dict), broker_url=broker.url, tracking_uri=tracking_uri,
-        artifacts=tmp_path / "artifacts", var_dir=tmp_path / "var", **extra,
+        database=database_url(connection.settings_dict),
+        broker_url=broker.url,
+        tracking_uri=tracking_uri,
+        artifacts=tmp_path / "artifacts",
+        var_dir=tmp_path / "var",
+        **extra,
     )
     return CeleryWorker(tmp_path, env).start()
 
@@ -90,23 +79,23 @@ def ok_ids() -> list[int]:
 
 
 def test_every_upload_reaches_mlflow_exactly_once(
-    transactional_db, tmp_path, broker, mlflow_sqlite, workers, client, catalogue, coffee_png
+    transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers, client, catalogue, coffee_png
 ):
-    workers.append(start_worker(tmp_path, broker, mlflow_sqlite))
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite_uri))
 
     for _ in range(8):
         upload(client, coffee_png)
     wait_for(all_mirrored, timeout=60, what="8 predictions mirrored")
 
-    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert len(ok_ids()) == 8
     row = Prediction.objects.first()
     assert (row.mlflow_run_id, row.mlflow_step) == (ServingRun.objects.get().run_id, row.pk)
 
 
-def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(transactional_db, tmp_path, broker, mlflow_sqlite, workers):
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers):
     predictions_make(3000, mirrored=False)
-    worker = start_worker(tmp_path, broker, mlflow_sqlite, NUTRILEARN_MIRROR_BATCH_SIZE="100")
+    worker = start_worker(tmp_path, broker, mlflow_sqlite_uri, NUTRILEARN_MIRROR_BATCH_SIZE="100")
     workers.append(worker)
 
     assert mirror.mirror_enqueue() is True
@@ -118,19 +107,19 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(transactional_db
     wait_for(batch_in_flight, timeout=60, interval=0.01, what="a batch in flight")
     worker.kill()
     mirrored_before_restart = Prediction.objects.filter(mirrored_at__isnull=False).count()
-    workers.append(start_worker(tmp_path, broker, mlflow_sqlite, NUTRILEARN_MIRROR_BATCH_SIZE="100"))
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite_uri, NUTRILEARN_MIRROR_BATCH_SIZE="100"))
     wait_for(all_mirrored, timeout=90, what="3,000 predictions mirrored after the restart")
     wait_for(lambda: not JobRun.objects.filter(status="running").exists(), timeout=30, what="the lost batch marked failed")
 
     assert 0 < mirrored_before_restart < 3000
-    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert JobRun.objects.filter(status="failed", error__contains="worker lost").exists()
 
 
 def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
-    transactional_db, tmp_path, broker, mlflow_sqlite, workers, client, catalogue, coffee_png
+    transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers, client, catalogue, coffee_png
 ):
-    workers.append(start_worker(tmp_path, broker, mlflow_sqlite))
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite_uri))
     for _ in range(3):
         upload(client, coffee_png)
     wait_for(all_mirrored, timeout=60, what="the first uploads mirrored")
@@ -146,7 +135,7 @@ def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
     broker.start()
     wait_for(all_mirrored, timeout=90, what="the uploads made while Redis was down mirrored")
 
-    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert len(ok_ids()) == 7
     assert published is False
     assert publish_seconds < 0.25  # about 1 ms when idle; kombu's default connection retry would take 2 s
@@ -154,9 +143,9 @@ def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
 
 
 def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mirrored_once_it_is_back(
-    transactional_db, tmp_path, broker, mlflow_sqlite, workers
+    transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers
 ):
-    server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite, artifacts_uri=(tmp_path / "artifacts").as_uri()).start()
+    server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=(tmp_path / "artifacts").as_uri()).start()
     try:
         workers.append(start_worker(tmp_path, broker, server.url))
         predictions_make(5, mirrored=False)
@@ -168,7 +157,8 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
         mirror.mirror_enqueue()
         wait_for(
             lambda: Prediction.objects.filter(mirrored_at__isnull=True, mirror_error__startswith="MLflow unavailable").count() == 5,
-            timeout=60, what="the failure recorded on the rows",
+            timeout=60,
+            what="the failure recorded on the rows",
         )
         assert JobRun.objects.filter(status="failed", error__contains=server.url).exists()
 
@@ -177,6 +167,6 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
     finally:
         server.stop()
 
-    assert steps_in_mlflow(mlflow_sqlite) == ok_ids()
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert len(ok_ids()) == 10
     assert set(Prediction.objects.values_list("mirror_error", flat=True)) == {""}

@@ -1,6 +1,5 @@
 """A real, throwaway SQLite-backed MLflow store per test, and serving that follows it."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,9 @@ from predictions.inference import bundled_weights_path, imagenet_manifest, load_
 from predictions.serving import holder
 
 
-@pytest.fixture(scope="session")
-def mlflow_template(tmp_path_factory) -> Path:
-    """An empty MLflow database with its tables created once (creating them takes seconds)."""
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    client = MlflowClient(tracking_uri=f"sqlite:///{path}", registry_uri=f"sqlite:///{path}")
-    client.search_experiments()
-    return path
-
-
 @pytest.fixture
-def mlflow_store(settings, tmp_path, mlflow_template):
-    database = tmp_path / "mlflow.db"
-    shutil.copyfile(mlflow_template, database)
-    uri = f"sqlite:///{database}"
+def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
+    uri = mlflow_sqlite_uri
     settings.MLFLOW_TRACKING_URI = uri
     settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
     settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"

@@ -39,7 +39,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from django_setup import ROOT, configure_django
+
 TARGET_RATE = 2000.0
 TARGET_RATIO = 40.0
 TARGET_LAG_P99 = 10.0
@@ -52,7 +53,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed-sample", type=int, default=None, help="predictions mirrored the seed's way (default 300)")
     parser.add_argument("--lag-seconds", type=float, default=None, help="seconds of uploads at full rate in phase 3 (default 60)")
     parser.add_argument(
-        "--threads", type=int, default=1,
+        "--threads",
+        type=int,
+        default=1,
         help="torch threads of this (web) process (default 1: with a worker on the same 2 cores, 2 threads oversubscribe them"
         " and the endpoint's rate collapses several-fold)",
     )
@@ -61,25 +64,6 @@ def parse_args() -> argparse.Namespace:
     args.seed_sample = args.seed_sample or (100 if args.quick else 300)
     args.lag_seconds = args.lag_seconds or (20.0 if args.quick else 60.0)
     return args
-
-
-def configure_django(workdir: Path, redis_port: int, threads: int) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "nutrilearn.test_settings"
-    os.environ["NUTRILEARN_VAR_DIR"] = str(workdir / "var")
-    os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir / 'mlflow.db'}"
-    os.environ["MLFLOW_ARTIFACT_ROOT"] = (workdir / "artifacts").as_uri()
-    os.environ["NUTRILEARN_TORCH_THREADS"] = str(threads)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def fill(count: int) -> None:
@@ -98,9 +82,14 @@ def fill(count: int) -> None:
         no_food = rng.random() < 0.05
         rows.append(
             Prediction(
-                created_at=start + index * spacing, food=None if no_food else rng.choice(foods), no_food=no_food,
-                confidence=rng.uniform(0.2, 1.0), processing_time_seconds=rng.uniform(0.05, 0.4), model_name="food-classifier",
-                model_version="bench", image_sha256=f"{rng.getrandbits(256):064x}",
+                created_at=start + index * spacing,
+                food=None if no_food else rng.choice(foods),
+                no_food=no_food,
+                confidence=rng.uniform(0.2, 1.0),
+                processing_time_seconds=rng.uniform(0.05, 0.4),
+                model_name="food-classifier",
+                model_version="bench",
+                image_sha256=f"{rng.getrandbits(256):064x}",
             )
         )
     # Spread over the last hour, so that windows hold several predictions each (created_at is auto_now_add).
@@ -181,9 +170,15 @@ def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     from tests.mlops.processes import CeleryWorker, database_url, wait_for, worker_environment
 
     env = worker_environment(
-        database=database_url(connection.settings_dict), broker_url=redis.url, tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
-        artifacts=workdir / "artifacts", var_dir=workdir / "var", LOG_LEVEL="WARNING",
-        NUTRILEARN_MIRROR_SWEEP_SECONDS="30", NUTRILEARN_MIRROR_GRACE_SECONDS="30", NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS="120",
+        database=database_url(connection.settings_dict),
+        broker_url=redis.url,
+        tracking_uri=os.environ["MLFLOW_TRACKING_URI"],
+        artifacts=workdir / "artifacts",
+        var_dir=workdir / "var",
+        LOG_LEVEL="WARNING",
+        NUTRILEARN_MIRROR_SWEEP_SECONDS="30",
+        NUTRILEARN_MIRROR_GRACE_SECONDS="30",
+        NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS="120",
     )
     worker = CeleryWorker(workdir, env, name="bench-worker").start()
     try:
@@ -230,9 +225,11 @@ def measure_enqueue(redis, uploads: int) -> dict:
     down_upload = [post(client, photo) for _ in range(uploads)]
     redis.start()
     return {
-        "enqueue_up_ms": 1000 * statistics.median(up_enqueue), "enqueue_down_ms": 1000 * statistics.median(down_enqueue),
+        "enqueue_up_ms": 1000 * statistics.median(up_enqueue),
+        "enqueue_down_ms": 1000 * statistics.median(down_enqueue),
         "enqueue_down_max_ms": 1000 * max(down_enqueue),
-        "upload_up_ms": 1000 * statistics.median(up_upload), "upload_down_ms": 1000 * statistics.median(down_upload),
+        "upload_up_ms": 1000 * statistics.median(up_upload),
+        "upload_down_ms": 1000 * statistics.median(down_upload),
     }
 
 
@@ -244,7 +241,9 @@ def main() -> None:
         from tests.mlops.processes import RedisServer, free_port
 
         port = free_port()
-        configure_django(workdir, port, args.threads)
+        configure_django(
+            workdir, environ={"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NUTRILEARN_TORCH_THREADS": str(args.threads)}
+        )
         import logging
 
         logging.getLogger("mlops.mirror").setLevel(logging.ERROR)  # phase 4 logs every refused publish

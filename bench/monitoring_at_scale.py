@@ -32,15 +32,14 @@ import io
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from django_setup import configure_django
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_P95_SECONDS = 0.250
 TARGET_DRIFT_SECONDS = 2.0
 CHUNK = 100_000
@@ -56,24 +55,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed-runs", type=int, default=1000, help="MLflow runs for the original approach (default 1000)")
     parser.add_argument("--reuse", action="store_true", help="keep the predictions if the database already holds --rows of them")
     return parser.parse_args()
-
-
-def configure_django(workdir: Path, database_url: str | None) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "nutrilearn.test_settings"
-    os.environ["NUTRILEARN_VAR_DIR"] = str(workdir / "var")
-    os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{workdir / 'mlflow.db'}"
-    os.environ["MLFLOW_ARTIFACT_ROOT"] = (workdir / "mlflow-artifacts").as_uri()
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
-        os.environ.pop(name, None)
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 # --- filling ------------------------------------------------------------------------------------
@@ -400,7 +381,7 @@ def main() -> int:
     args = parse_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="nutrilearn-monitoring-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    configure_django(workdir, args.database_url)
+    configure_django(workdir, database_url=args.database_url)
     from django.db import connection
     from django.utils import timezone
 

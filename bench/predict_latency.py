@@ -31,7 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from django_setup import configure_django
+
 TARGETS = {"1024x768": 1.5, "4000x3000": 2.0}
 SIZES = {"1024x768": (1024, 768), "4000x3000": (4000, 3000)}
 
@@ -43,26 +44,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: NUTRILEARN_TORCH_THREADS)")
     parser.add_argument("--profile", action="store_true", help="cProfile the 12 MP requests and print the top functions")
     return parser.parse_args()
-
-
-def configure_django(workdir: Path, threads: int | None) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "nutrilearn.test_settings"
-    os.environ["NUTRILEARN_VAR_DIR"] = str(workdir / "var")
-    os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    # The embedded broker and MLflow store would otherwise be taken from the caller's environment.
-    for name in ("CELERY_BROKER_URL", "REDIS_URL", "MLFLOW_TRACKING_URI", "MLFLOW_ARTIFACT_ROOT"):
-        os.environ.pop(name, None)
-    if threads is not None:
-        os.environ["NUTRILEARN_TORCH_THREADS"] = str(threads)
-    sys.path.insert(0, str(ROOT))
-
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def build_jpegs() -> dict[str, bytes]:
@@ -111,7 +92,7 @@ def time_decode(data: bytes) -> float:
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as tmp:
-        configure_django(Path(tmp), args.threads)
+        configure_django(Path(tmp), environ={"NUTRILEARN_TORCH_THREADS": str(args.threads)} if args.threads else None)
 
         import torch
         from django.test import Client
@@ -144,10 +125,14 @@ def main() -> int:
                 decode[label].append(time_decode(data))
 
         forward_ms = statistics.median(forward) * 1000
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
-              f"{args.rounds} rounds after {args.warmup} warm-up; in-process test client, SQLite")
-        print(f"bare forward pass, 1x3x{size}x{size} tensor: median {forward_ms:.1f} ms "
-              f"(min {min(forward) * 1000:.1f}, max {max(forward) * 1000:.1f})")
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
+            f"{args.rounds} rounds after {args.warmup} warm-up; in-process test client, SQLite"
+        )
+        print(
+            f"bare forward pass, 1x3x{size}x{size} tensor: median {forward_ms:.1f} ms "
+            f"(min {min(forward) * 1000:.1f}, max {max(forward) * 1000:.1f})"
+        )
         if forward_ms > 1.3 * min(forward) * 1000:
             print("warning: the median forward pass is over 1.3x its minimum: the machine was busy, the ratios are unreliable")
         met = True
@@ -157,9 +142,11 @@ def main() -> int:
             ratio = server_ms / forward_ms
             ok = ratio <= TARGETS[label]
             met &= ok
-            print(f"{label} JPEG ({len(data) / 1024:.0f} KiB): server-side median {server_ms:.1f} ms = {ratio:.2f}x forward "
-                  f"(target <= {TARGETS[label]}x: {'met' if ok else 'MISSED'}); "
-                  f"wall median {wall_ms:.1f} ms = {wall_ms / forward_ms:.2f}x")
+            print(
+                f"{label} JPEG ({len(data) / 1024:.0f} KiB): server-side median {server_ms:.1f} ms = {ratio:.2f}x forward "
+                f"(target <= {TARGETS[label]}x: {'met' if ok else 'MISSED'}); "
+                f"wall median {wall_ms:.1f} ms = {wall_ms / forward_ms:.2f}x"
+            )
             decode_ms = statistics.median(decode[label]) * 1000
             print(f"    validating and decoding the photo alone (timed separately): median {decode_ms:.1f} ms")
 

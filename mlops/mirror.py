@@ -29,11 +29,13 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from nutrilearn.celery import app as celery_app
 from predictions.models import Prediction
 
 from . import tracking
-from .models import JobRun, ServingRun
+from .models import JobRun, MirrorSchedule, ServingRun
 from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
 
 logger = logging.getLogger(__name__)
@@ -495,20 +497,50 @@ class EnqueueBreaker:
 enqueue_breaker = EnqueueBreaker()
 
 
-def mirror_enqueue() -> bool:
-    """Ask a worker to mirror pending predictions; never raises for broker trouble (the sweeper catches up).
+MIRROR_TASK = "mlops.tasks.mirror_pending_predictions"
 
-    Returns whether the message was handed to the broker. After a broker error nothing is
-    published for ``NUTRILEARN_ENQUEUE_BACKOFF_SECONDS``: a broker that accepts connections
-    but never answers would otherwise hold every upload for the socket timeout.
+
+def mirror_schedule_claim(*, now: datetime | None = None) -> bool:
+    """Mark a mirror task as published unless one is already waiting; returns whether this call may publish.
+
+    A mark older than ``NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS`` is taken as a lost message and
+    claimed again. Reads before it writes, so a burst of uploads costs one cheap SELECT each.
     """
-    from .tasks import mirror_pending_predictions
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS)
+    waiting = MirrorSchedule.objects.filter(pk=1, published_at__gte=stale_before)
+    if waiting.exists():
+        return False
+    free = Q(published_at__isnull=True) | Q(published_at__lt=stale_before)
+    if MirrorSchedule.objects.filter(free, pk=1).update(published_at=now):
+        return True
+    _, created = MirrorSchedule.objects.get_or_create(pk=1, defaults={"published_at": now})
+    return created
 
-    if enqueue_breaker.is_open():
+
+def mirror_schedule_clear() -> None:
+    """Forget the waiting mirror task: called as the task starts (before it claims rows) or when publishing failed.
+
+    A prediction committed after this publishes a new task; one committed before it is mirrored by the starting task.
+    """
+    MirrorSchedule.objects.filter(pk=1).update(published_at=None)
+
+
+def mirror_enqueue() -> bool:
+    """Ask a worker to mirror pending predictions, unless a mirror task is already waiting; never raises for broker trouble.
+
+    Returns whether a message was handed to the broker. At most one mirror task waits in the
+    queue at a time (``mirror_schedule_claim``), whatever the upload rate and the broker. After a
+    broker error nothing is published for ``NUTRILEARN_ENQUEUE_BACKOFF_SECONDS``: a broker that
+    accepts connections but never answers would otherwise hold every upload for the socket
+    timeout. What is not published is found by the sweeper.
+    """
+    if enqueue_breaker.is_open() or not mirror_schedule_claim():
         return False
     try:
-        mirror_pending_predictions.apply_async(retry=False)
+        celery_app.send_task(MIRROR_TASK, retry=False)
     except _broker_errors() as exc:
+        mirror_schedule_clear()
         backoff = settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS
         if enqueue_breaker.open(seconds=backoff):
             logger.warning("could not enqueue mirroring; not trying again for %g s (the sweeper catches up): %s", backoff, exc)
@@ -521,9 +553,5 @@ def _broker_errors() -> tuple[type[BaseException], ...]:
 
     Only evaluated when publishing failed (an except clause's expression is lazy).
     """
-    from kombu.exceptions import OperationalError
-
-    from nutrilearn.celery import app
-
-    connection = app.connection_for_write()
-    return (OperationalError, OSError, *connection.connection_errors, *connection.channel_errors)
+    connection = celery_app.connection_for_write()
+    return (KombuOperationalError, OSError, *connection.connection_errors, *connection.channel_errors)

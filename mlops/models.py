@@ -25,6 +25,20 @@ class JobRun(models.Model):
         return f"{self.name} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class MirrorSchedule(models.Model):
+    """A single row: when the pending mirror task was published (empty: none is waiting).
+
+    Uploads publish a mirror task only while none is waiting, so the queue holds at most one
+    whatever the upload rate; the task empties the mark as it starts.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"mirror task published at {self.published_at}" if self.published_at else "no mirror task waiting"
+
+
 class ServingRun(models.Model):
     """The MLflow run that holds the mirrored predictions of one model version on one day."""
 

@@ -23,10 +23,12 @@ def mirror_pending_predictions() -> dict:
     """Mirror every pending prediction into MLflow in batches; idempotent, takes no ids (it claims rows).
 
     MLflow or the database unreachable: retried with backoff, then left to the sweeper; nothing is lost.
+    Starting empties the "mirror task waiting" mark first, so an upload committed from now on publishes again.
     """
+    mirror.mirror_schedule_clear()
     report = mirror.mirror_pending()
     if report.more_pending:
-        mirror_pending_predictions.apply_async()
+        mirror.mirror_enqueue()
     return report.as_dict()
 
 
@@ -34,7 +36,8 @@ def mirror_pending_predictions() -> dict:
 def mirror_sweep() -> bool:
     """Re-enqueue mirroring when predictions wait past the grace period (Redis may have lost their task).
 
-    Also marks batches of lost workers as failed and prunes old successful job records (of every job).
+    Publishes only when no mirror task is waiting, or the waiting one is older than its expiry. Also marks
+    batches of lost workers as failed and prunes old successful job records (of every job).
     """
     abandoned = mirror.abandoned_jobs_fail()
     if abandoned:
@@ -42,8 +45,7 @@ def mirror_sweep() -> bool:
     mirror.job_runs_prune()
     if not mirror.mirror_due():
         return False
-    mirror_pending_predictions.apply_async()
-    return True
+    return mirror.mirror_enqueue()
 
 
 # Routed to the "mlflow" queue like the mirror: it logs a drift run.

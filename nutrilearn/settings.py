@@ -199,15 +199,17 @@ BROKER_REDIS_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Its folders are created by `manage.py bootstrap` and by the worker and beat as they start
+    # (nutrilearn/celery.py). The worker lists the queue folder every polling interval: kombu's
+    # default of 1 s caps it at one message a second.
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed", "control"):
-        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        "polling_interval": envfloat("NUTRILEARN_BROKER_POLLING_SECONDS", 0.1),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_REDIS_TRANSPORT_OPTIONS
@@ -291,6 +293,9 @@ NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60
 # Successful background jobs (one JobRun per mirror batch, rollup refresh, alert check, drift
 # report) are kept this long; failed ones stay. The name predates the other jobs.
 NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
+# A published mirror task not started after this long is taken as lost, and the next upload or the
+# sweeper publishes another (at most one mirror task waits in the queue otherwise).
+NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = envfloat("NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS", 60.0)
 # After the broker fails to take a message, uploads skip publishing for this long (the sweeper catches up).
 NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = envfloat("NUTRILEARN_ENQUEUE_BACKOFF_SECONDS", 30.0)
 

@@ -7,6 +7,7 @@ import socket
 import threading
 from pathlib import Path
 
+import kombu.pools
 from mlflow.tracking import MlflowClient
 
 from mlops import mirror, tracking
@@ -27,28 +28,47 @@ def mlflow_store_at(settings, uri: str, artifacts: Path):
 
 
 @contextlib.contextmanager
-def celery_broker(url: str):
-    """Publish this process's Celery messages to ``url`` (with the project's Redis options) for the duration of the block."""
+def celery_broker(url: str, options: dict | None = None):
+    """Publish this process's Celery messages to ``url`` for the duration of the block.
+
+    Transport options default to the project's Redis options for a Redis URL.
+    """
     from django.conf import settings
 
     from nutrilearn.celery import app
 
     previous = app.conf.broker_url
     previous_options = dict(app.conf.broker_transport_options or {})
-    _switch_broker(app, url, settings.BROKER_REDIS_TRANSPORT_OPTIONS if url.startswith("redis") else {})
+    if options is None:
+        options = settings.BROKER_REDIS_TRANSPORT_OPTIONS if url.startswith("redis") else {}
+    _switch_broker(app, url, options)
     try:
         yield app
     finally:
         _switch_broker(app, previous, previous_options)
 
 
+def filesystem_broker_options(var_dir: Path) -> dict:
+    """The embedded broker's transport options for a worker whose NUTRILEARN_VAR_DIR is ``var_dir`` (as settings build them)."""
+    folder = var_dir / "broker"
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
+
+
 def _switch_broker(app, url: str, options: dict) -> None:
     app.pool.force_close_all()
     app.conf.broker_url = url
     app.conf.broker_transport_options = options
-    # Celery caches its connection and producer pools on first use.
+    # Celery caches its connection and producer pools on first use, and kombu keeps producer
+    # pools per broker URL process-wide: a closed one would be handed out again for the same URL.
     app._pool = None
     app.amqp._producer_pool = None
+    kombu.pools.reset()
     # A new broker deserves a publish attempt, whatever the previous one did.
     mirror.enqueue_breaker.reset()
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mlops import mirror, tasks, tracking
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
-from mlops.models import JobRun, ServingRun
+from mlops.models import JobRun, MirrorSchedule, ServingRun
 from predictions.models import Prediction
 from tests.mlops.factories import food_make, predictions_make
 from tests.mlops.mirror_support import TcpServer, celery_broker, metric_steps, mlflow_store_at
@@ -340,6 +340,7 @@ def test_a_broker_that_never_answers_holds_one_upload_and_the_next_uploads_skip_
     assert mirror.mirror_due(now=timezone.now() + timedelta(seconds=settings.NUTRILEARN_MIRROR_GRACE_SECONDS + 1)) is True
 
 
+@pytest.mark.django_db
 def test_publishing_is_tried_again_once_the_enqueue_backoff_is_over(settings, caplog):
     settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = 0.5
     with TcpServer(hang_up=True) as broker, celery_broker(broker.url):
@@ -356,12 +357,57 @@ def test_publishing_is_tried_again_once_the_enqueue_backoff_is_over(settings, ca
     assert attempts_within_backoff == attempts_first
     assert attempts_after_backoff > attempts_within_backoff
     assert len([record for record in caplog.records if "not trying again for 0.5 s" in record.getMessage()]) == 2
+    assert MirrorSchedule.objects.get().published_at is None  # a failed publish leaves no task marked as waiting
 
 
 def _upload(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("meal.png", data, content_type="image/png")
+
+
+@pytest.mark.django_db
+def test_a_burst_of_uploads_publishes_one_mirror_task_until_a_worker_starts_it():
+    published = [mirror_enqueue() for _ in range(5)]  # the suite's broker is in memory
+    mirror.mirror_schedule_clear()  # what the task does as it starts
+    published_after_start = mirror_enqueue()
+
+    assert published == [True, False, False, False, False]
+    assert published_after_start is True
+
+
+@pytest.mark.django_db
+def test_a_mirror_task_not_started_within_its_expiry_is_taken_as_lost_and_published_again(settings):
+    settings.NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = 60
+    now = timezone.now()
+
+    assert mirror.mirror_schedule_claim(now=now) is True
+    assert mirror.mirror_schedule_claim(now=now + timedelta(seconds=59)) is False
+    assert mirror.mirror_schedule_claim(now=now + timedelta(seconds=61)) is True
+    assert MirrorSchedule.objects.get().published_at == now + timedelta(seconds=61)
+
+
+@pytest.mark.django_db
+def test_the_mirror_task_forgets_the_waiting_mark_before_it_mirrors(mlflow_client):
+    predictions_make(3, mirrored=False)
+    mirror.mirror_schedule_claim()
+
+    result = tasks.mirror_pending_predictions.apply().get()
+
+    assert result["mirrored"] == 3
+    assert MirrorSchedule.objects.get().published_at is None
+
+
+@pytest.mark.django_db
+def test_the_sweeper_publishes_nothing_while_a_mirror_task_is_waiting(settings):
+    settings.NUTRILEARN_MIRROR_GRACE_SECONDS = 0
+    predictions_make(1, at=timezone.now() - timedelta(seconds=5), mirrored=False)
+    mirror.mirror_schedule_claim()
+    while_waiting = tasks.mirror_sweep.apply().get()
+    mirror.mirror_schedule_clear()
+    once_started = tasks.mirror_sweep.apply().get()
+
+    assert (while_waiting, once_started) == (False, True)
 
 
 @pytest.mark.django_db

@@ -7,17 +7,21 @@ sweeper as embedded beat, every second), so it can stop, kill and restart them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
+import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from mlflow.tracking import MlflowClient
 
 from mlops import mirror
 from mlops.models import JobRun, ServingRun
+from nutrilearn.celery import broker_folders_ensure
 from predictions.models import Prediction
 from tests.mlops.factories import predictions_make
-from tests.mlops.mirror_support import celery_broker, metric_steps
+from tests.mlops.mirror_support import celery_broker, filesystem_broker_options, metric_steps
 from tests.mlops.processes import CeleryWorker, MlflowServer, RedisServer, database_url, wait_for, worker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -170,3 +174,55 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
     assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert len(ok_ids()) == 10
     assert set(Prediction.objects.values_list("mirror_error", flat=True)) == {""}
+
+
+def mirror_lags() -> list[float]:
+    rows = Prediction.objects.filter(status="ok").values_list("created_at", "mirrored_at")
+    return sorted((mirrored - created).total_seconds() for created, mirrored in rows)
+
+
+def burst_of_uploads(client, image: bytes, *, count: int, queued: Callable[[], int]) -> list[int]:
+    """Upload ``count`` photos back to back; returns how many mirror messages were queued after each."""
+    depths = []
+    for _ in range(count):
+        upload(client, image)
+        depths.append(queued())
+    return depths
+
+
+@pytest.mark.slow
+def test_a_burst_of_200_uploads_on_the_embedded_broker_queues_a_handful_of_mirror_tasks_and_mirrors_each_once(
+    transactional_db, tmp_path, mlflow_sqlite_uri, workers, client, catalogue, coffee_png
+):
+    var_dir = tmp_path / "var"
+    queue_folder = var_dir / "broker" / "queue"
+    with celery_broker("filesystem://", filesystem_broker_options(var_dir)):
+        broker_folders_ensure()
+        workers.append(start_worker(tmp_path, SimpleNamespace(url="filesystem://"), mlflow_sqlite_uri))
+
+        depths = burst_of_uploads(client, coffee_png, count=200, queued=lambda: len(list(queue_folder.glob("*.mlflow.msg"))))
+        wait_for(all_mirrored, timeout=120, what="200 predictions mirrored")
+        wait_for(lambda: not list(queue_folder.glob("*.mlflow.msg")), timeout=30, what="the mirror queue drained")
+
+    lags = mirror_lags()
+    assert max(depths) <= 3
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
+    assert len(ok_ids()) == 200
+    assert lags[int(0.99 * len(lags)) - 1] <= 10
+
+
+@pytest.mark.slow
+def test_a_burst_of_200_uploads_on_redis_queues_a_handful_of_mirror_tasks_and_mirrors_each_once(
+    transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers, client, catalogue, coffee_png
+):
+    workers.append(start_worker(tmp_path, broker, mlflow_sqlite_uri))
+    queue = redis.Redis(port=broker.port)
+
+    depths = burst_of_uploads(client, coffee_png, count=200, queued=lambda: queue.llen("mlflow"))
+    wait_for(all_mirrored, timeout=120, what="200 predictions mirrored")
+
+    lags = mirror_lags()
+    assert max(depths) <= 3
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
+    assert len(ok_ids()) == 200
+    assert lags[int(0.99 * len(lags)) - 1] <= 10

@@ -2,15 +2,17 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from mlops.tracking import TrackingUnavailable, experiment_ensure
+from nutrilearn.celery import broker_folders_ensure
 
 
 class Command(BaseCommand):
     help = (
-        "Prepare a fresh installation before the app starts; idempotent: the MLflow experiment, "
+        "Prepare a fresh installation before the app starts; idempotent: the embedded broker's folders, the MLflow experiment, "
         "the food catalogue, the bundled model registered as champion and the default alert rules."
     )
 
     def handle(self, *args, **options):
+        broker_folders_ensure()
         try:
             experiment = experiment_ensure()
         except TrackingUnavailable as exc:

@@ -1,5 +1,6 @@
 """Liveness and readiness of this process, and the health report of the whole system."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection
@@ -7,30 +8,36 @@ from django.utils import timezone
 
 from predictions.serving import holder
 
+logger = logging.getLogger(__name__)
+
 
 def database_ready() -> tuple[bool, str]:
+    """Whether the database answers; the detail is safe to show anyone (the error itself goes to the log)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
-        return False, f"database unreachable: {exc}"
+        logger.warning("readiness: database unreachable: %s", exc)
+        return False, "database unreachable"
     return True, "ok"
 
 
 def model_ready() -> tuple[bool, str]:
-    """Ready once a model serves (the champion, or the bundled fallback: its reason is in the detail).
+    """Ready once a model serves (the champion, or the bundled fallback); the detail names the version, never an error text.
 
-    Loading it here is what warms a fresh process; not ready only when nothing can serve.
+    Loading it here is what warms a fresh process; not ready only when nothing can serve. Reasons go to the log.
     """
     from predictions.inference import ModelUnavailable
 
     try:
         model = holder.get()
     except ModelUnavailable as exc:
-        return False, f"model not loaded: {exc}"
+        logger.warning("readiness: no model can serve: %s", exc)
+        return False, "no model can serve"
     detail = f"{model.name} version {model.version}"
     if holder.fallback_reason:
-        detail += f" (fallback: {holder.fallback_reason})"
+        logger.warning("readiness: serving the bundled fallback model: %s", holder.fallback_reason)
+        detail += " (bundled fallback: the registry's champion could not be served)"
     return True, detail
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "predictions",
     "mlops",
 ]
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout answer
 ]
 
 ROOT_URLCONF = "nutrilearn.urls"
@@ -135,6 +137,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses logins of a locked-out user and address
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins (django-axes): after this many failures for one username from one address, that
+# pair is locked out for the cool-off period; a success resets the count.
+AXES_FAILURE_LIMIT = envint("NUTRILEARN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envfloat("NUTRILEARN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 NUTRILEARN_ADMIN_PASSWORD = envstr("NUTRILEARN_ADMIN_PASSWORD")
 LOGIN_REDIRECT_URL = "predictions:upload"
@@ -151,7 +164,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG  # serve static without collectstatic while developing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(envstr("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
-NUTRILEARN_SERVE_MEDIA = envbool("NUTRILEARN_SERVE_MEDIA", "1")
+# Photos are personal data: /media/ answers only their owner and staff (predictions/media.py).
+# Behind nginx set this to an internal location (e.g. "/protected-media/") that serves MEDIA_ROOT:
+# the app checks access and hands the bytes to the web server with X-Accel-Redirect.
+NUTRILEARN_MEDIA_ACCEL_REDIRECT = envstr("NUTRILEARN_MEDIA_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -317,6 +333,26 @@ NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_D
 # minutes; workers fail fast and Celery's retry with backoff does the waiting.
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
 MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
+
+# Caches: shared by every process, since upload throttling counts per client across web workers.
+# Redis when configured; otherwise a folder under var/ (one machine).
+NUTRILEARN_CACHE_URL = envstr("NUTRILEARN_CACHE_URL", REDIS_URL)
+if NUTRILEARN_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": NUTRILEARN_CACHE_URL,
+            "KEY_PREFIX": "nutrilearn",
+            # A Redis outage must not hold requests: give up quickly (throttles then let requests through).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
+
+# Uploads per client (DRF rate syntax: N/second, N/minute, N/hour, N/day): anonymous clients are
+# counted per IP address, logged-in users per account, on the API and the upload form alike.
+NUTRILEARN_PREDICT_RATE = envstr("NUTRILEARN_PREDICT_RATE", "30/minute")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

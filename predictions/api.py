@@ -1,5 +1,7 @@
 """JSON API: POST /api/v1/predict and the owner's predictions and feedback."""
 
+import logging
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -21,6 +23,9 @@ from .serializers import (
     PredictRequestSerializer,
 )
 from .services import FeedbackInvalid, prediction_feedback_set
+from .throttling import PredictRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(code: str, message: str, http_status: int) -> Response:
@@ -37,6 +42,7 @@ class PredictView(APIView):
     """Recognise the food in one meal photo."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [PredictRateThrottle]
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -46,6 +52,7 @@ class PredictView(APIView):
             400: OpenApiResponse(ErrorEnvelope, description="Bad input: empty, not an image, truncated, odd dimensions, several files."),
             413: OpenApiResponse(ErrorEnvelope, description="File or pixel count over the limit."),
             415: OpenApiResponse(ErrorEnvelope, description="Format outside JPEG, PNG, WebP."),
+            429: OpenApiResponse(ErrorEnvelope, description="Too many uploads from this client (NUTRILEARN_PREDICT_RATE); Retry-After."),
             503: OpenApiResponse(ErrorEnvelope, description="No model can serve right now."),
         },
         summary="Recognise a meal photo",
@@ -56,7 +63,9 @@ class PredictView(APIView):
         except ImageRejected as exc:
             return error_response(exc.code, exc.message, exc.status)
         except ModelUnavailable as exc:
-            return error_response("model_unavailable", f"The recognition model is not available: {exc}", 503)
+            logger.warning("predict: no model can serve: %s", exc)  # the reason is for operators, not clients
+            message = "The recognition model is not available right now. Please try again in a minute."
+            return error_response("model_unavailable", message, 503)
         return prediction_response(request, prediction, status.HTTP_201_CREATED)
 
 

@@ -123,7 +123,7 @@ class Prediction(models.Model):
     ab_arm = models.CharField("A/B arm", max_length=20, blank=True)
 
     # The photo (stored re-encoded, without metadata) and its input statistics.
-    image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True)
+    image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True, db_index=True)  # looked up by /media/
     image_format = models.CharField(max_length=10, blank=True)
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)

@@ -1,23 +1,34 @@
 """Server-rendered pages: upload, result with feedback, history. Views only translate HTTP."""
 
+import math
+
+from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .forms import FeedbackForm
 from .http import owner_session_key, predict_from_request
 from .images import ImageRejected
 from .inference import ModelUnavailable
 from .models import Prediction
-from .selectors import foods_by_key, prediction_get_for_owner, prediction_list_for_owner
+from .selectors import foods_by_key, prediction_for_photo, prediction_get_for_owner, prediction_list_for_owner
 from .services import FeedbackInvalid, prediction_feedback_set
+from .throttling import PredictRateThrottle
 
 
 @require_http_methods(["GET", "POST"])
 def upload(request):
     if request.method == "GET":
         return render(request, "predictions/upload.html")
+    throttle = PredictRateThrottle()
+    if not throttle.allow_request(request, None):
+        seconds = math.ceil(throttle.wait() or 1)
+        message = f"You sent many photos in a short time. Please wait {seconds} seconds and try again."
+        response = render(request, "predictions/upload.html", {"error": message}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
     try:
         prediction = predict_from_request(request, fields=("image", "camera"), source=Prediction.Source.WEB)
     except ImageRejected as exc:
@@ -78,3 +89,26 @@ def history(request):
     predictions = prediction_list_for_owner(user=request.user, session_key=owner_session_key(request))
     page = Paginator(predictions, 24).get_page(request.GET.get("page"))
     return render(request, "predictions/history.html", {"page": page})
+
+
+@require_safe
+def photo(request, path: str):
+    """A stored photo, for its owner and staff only (personal data), always as image/jpeg.
+
+    With ``NUTRILEARN_MEDIA_ACCEL_REDIRECT`` set, the web server sends the bytes (X-Accel-Redirect).
+    """
+    prediction = prediction_for_photo(path=path, user=request.user, session_key=request.session.session_key)
+    if prediction is None:
+        raise Http404("No such photo of yours.")
+    if settings.NUTRILEARN_MEDIA_ACCEL_REDIRECT:
+        response = HttpResponse(content_type="image/jpeg")
+        response["X-Accel-Redirect"] = settings.NUTRILEARN_MEDIA_ACCEL_REDIRECT.rstrip("/") + "/" + prediction.image.name
+    else:
+        try:
+            response = FileResponse(prediction.image.open("rb"), content_type="image/jpeg")
+        except FileNotFoundError:
+            raise Http404("The photo file is missing.") from None
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -66,7 +66,7 @@ def test_rejected_uploads_alone_leave_the_dashboard_healthy(client, catalogue):
 
 def test_the_dashboard_is_staff_only(client):
     User.objects.create_user("eve", password="pw-eve-123456")
-    client.login(username="eve", password="pw-eve-123456")
+    client.force_login(User.objects.get(username="eve"))
 
     response = client.get("/mlops/")
 

@@ -187,7 +187,7 @@ def test_others_cannot_see_or_change_your_prediction(client, catalogue, coffee_p
     stranger = Client()
     User.objects.create_user("mallory", password="pw-mallory-123")
     logged_in_stranger = Client()
-    logged_in_stranger.login(username="mallory", password="pw-mallory-123")
+    logged_in_stranger.force_login(User.objects.get(username="mallory"))
 
     for other in (stranger, logged_in_stranger):
         assert other.get(f"/api/v1/predictions/{prediction_id}").status_code == 404

@@ -372,9 +372,22 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", "0")
+# HTTPS hardening: on by default outside debug, so that `manage.py check --deploy` is clean.
+# Behind a TLS-terminating proxy set DJANGO_BEHIND_PROXY=1 (Django then trusts X-Forwarded-Proto).
+_production = "0" if DEBUG else "1"
+SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", _production)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("DJANGO_BEHIND_PROXY", "0") else None
+SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", _production)
+# Probes and scrapers talk plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", _production)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", _production)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,

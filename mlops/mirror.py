@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import threading
 import time
 import traceback
 from collections import defaultdict
@@ -31,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from nutrilearn.breaker import Breaker
 from nutrilearn.celery import app as celery_app
 from predictions.models import Prediction
 
@@ -468,33 +468,9 @@ def poison_predictions():
 # Enqueueing (called after a Prediction commits).
 
 
-class EnqueueBreaker:
-    """After a broker error, publishing is skipped for a while, so that uploads stop waiting on a broker that is down.
-
-    Per process and thread-safe; what is not published is found by the sweeper.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._open_until = 0.0  # time.monotonic() from which publishing is tried again
-
-    def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
-
-    def open(self, *, seconds: float) -> bool:
-        """Skip publishing for ``seconds``; returns whether this call opened it (it was not open already)."""
-        with self._lock:
-            now = time.monotonic()
-            opened = now >= self._open_until
-            self._open_until = max(self._open_until, now + seconds)
-        return opened
-
-    def reset(self) -> None:
-        with self._lock:
-            self._open_until = 0.0
-
-
-enqueue_breaker = EnqueueBreaker()
+# After a broker error, publishing is skipped for a while (per process), so that uploads stop
+# waiting on a broker that is down; what is not published is found by the sweeper.
+enqueue_breaker = Breaker()
 
 
 MIRROR_TASK = "mlops.tasks.mirror_pending_predictions"

@@ -353,6 +353,8 @@ else:
 # Uploads per client (DRF rate syntax: N/second, N/minute, N/hour, N/day): anonymous clients are
 # counted per IP address, logged-in users per account, on the API and the upload form alike.
 NUTRILEARN_PREDICT_RATE = envstr("NUTRILEARN_PREDICT_RATE", "30/minute")
+# After the cache failed to answer, uploads skip throttling for this long (per process).
+NUTRILEARN_CACHE_BACKOFF_SECONDS = envfloat("NUTRILEARN_CACHE_BACKOFF_SECONDS", 30.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,7 +10,9 @@ from django.test import Client
 from predictions import serving
 from predictions.inference import FoodClassifier, imagenet_manifest
 from predictions.models import Prediction
+from predictions.throttling import cache_breaker
 from tests.images import png_to_jpeg
+from tests.mlops.mirror_support import TcpServer
 
 pytestmark = pytest.mark.django_db
 
@@ -70,20 +72,39 @@ def test_the_upload_form_is_throttled_with_a_page_that_says_when_to_try_again(cl
     assert Prediction.objects.count() == 1
 
 
-def test_uploads_go_through_when_the_throttle_cache_is_unreachable(client, settings, catalogue, espresso, caplog):
-    settings.NUTRILEARN_PREDICT_RATE = "1/minute"
-    settings.CACHES = {
+def redis_cache_at(url: str) -> dict:
+    return {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{unused_port()}/0",
+            "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 
+
+def test_uploads_go_through_when_the_throttle_cache_is_down(client, settings, catalogue, espresso, caplog):
+    settings.NUTRILEARN_PREDICT_RATE = "1/minute"
+    settings.CACHES = redis_cache_at(f"redis://127.0.0.1:{unused_port()}/0")
+    cache_breaker.reset()
+
     statuses = [upload(client, espresso).status_code for _ in range(2)]
+    cache_breaker.reset()
 
     assert statuses == [201, 201]
-    assert "upload throttling skipped" in caplog.text
+    assert "upload throttling skipped for 30 s" in caplog.text
+
+
+def test_a_cache_that_never_answers_holds_one_upload_and_the_next_ones_skip_it(client, settings, catalogue, espresso):
+    settings.NUTRILEARN_PREDICT_RATE = "1/minute"
+    cache_breaker.reset()
+    with TcpServer() as silent_redis:  # accepts connections, never answers
+        settings.CACHES = redis_cache_at(silent_redis.url)
+        statuses = [upload(client, espresso).status_code for _ in range(3)]
+        attempts = silent_redis.connections
+    cache_breaker.reset()
+
+    assert statuses == [201, 201, 201]
+    assert attempts == 1  # only the first upload waited for the socket timeout
 
 
 # Failed logins.

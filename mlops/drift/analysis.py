@@ -87,7 +87,7 @@ def _untested(name: str, n_baseline: int | None, n_recent: int | None, *, min_sa
 
 
 def drift_analyse(*, baseline: WindowSample, recent: WindowSample, config: DriftConfig | None = None) -> DriftAnalysis:
-    """Run every check on the two windows and combine the verdicts (rules in the module docstring)."""
+    """Run every check on the two windows and combine the verdicts (rules in the package docstring)."""
     config = config or DriftConfig()
     numeric_names = list(dict.fromkeys([*baseline.numeric, *recent.numeric]))
 

@@ -52,6 +52,7 @@ def drift_config(*, threshold: float | None = None) -> DriftConfig:
         min_samples=settings.NUTRILEARN_DRIFT_MIN_SAMPLES,
         mmd_sample_size=settings.NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE,
         mmd_permutations=settings.NUTRILEARN_DRIFT_MMD_PERMUTATIONS,
+        food_permutations=settings.NUTRILEARN_DRIFT_FOOD_PERMUTATIONS,
         seed=settings.NUTRILEARN_DRIFT_SEED,
     )
 
@@ -151,11 +152,33 @@ def _recommendation(analysis: DriftAnalysis, baseline: WindowRead, recent: Windo
             f"in the recent window; each needs at least {config.min_samples}."
         )
     if analysis.drift_detected:
-        return (
+        advice = (
             f"Drift in {', '.join(analysis.drifting_checks)}. Consider retraining the model: review recent photos, "
             "label a sample through feedback and evaluate the model on it."
         )
-    return "Model is stable: no check found drift between the windows."
+    else:
+        advice = "Model is stable: no check found drift between the windows."
+    if analysis.untested:
+        by_reason: dict[str, list[str]] = {}
+        for entry in analysis.untested:
+            by_reason.setdefault(entry.reason, []).append(entry.name)
+        advice += " Not tested: " + "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items()) + "."
+    return advice
+
+
+def _drift_score_figures(analysis: DriftAnalysis) -> dict:
+    """The drift score with what a reader needs beside it: the plug-in distance, the chance level, the sample sizes."""
+    test = analysis.check("prediction").test("jensen_shannon")
+    return {
+        "drift_score_definition": (
+            "Jensen-Shannon distance (base 2, 0-1) between the food distributions of the two windows, corrected for chance: "
+            "sqrt(max(0, observed divergence - its mean over random relabellings of the two windows)); "
+            "about 0 when nothing changed, whatever the window sizes"
+        ),
+        "drift_score_raw": test.statistic,
+        "drift_score_chance": test.details.get("chance_distance"),
+        "drift_score_samples": {"baseline": test.n_baseline, "recent": test.n_recent},
+    }
 
 
 def _finite_or_none(value):
@@ -187,7 +210,7 @@ def drift_report_compute(
     results = {
         "drift_detected": analysis.drift_detected,
         "drift_score": analysis.drift_score,
-        "drift_score_definition": "Jensen-Shannon distance (base 2, 0-1) between the food distributions of the two windows",
+        **_drift_score_figures(analysis),
         "threshold": config.js_threshold,
         "verdict": analysis.verdict,
         "reason": _reason(baseline, recent, config),
@@ -215,6 +238,7 @@ def drift_report_compute(
             "sample_size": sample_size,
             "mmd_sample_size": config.mmd_sample_size,
             "mmd_permutations": config.mmd_permutations,
+            "food_permutations": config.food_permutations,
             "seed": config.seed,
         },
         **analysis.as_dict(),

@@ -97,7 +97,9 @@ def test_a_shift_in_the_foods_predicted_is_reported_as_drift(mlflow_down):
     assert report.drift_detected is True
     assert report.verdict == "drift"
     assert "prediction" in report.results["drifting_checks"]
-    assert report.drift_score == pytest.approx(jensenshannon([120, 80, 0], [40, 30, 130], base=2))
+    assert report.results["drift_score_raw"] == pytest.approx(jensenshannon([120, 80, 0], [40, 30, 130], base=2))
+    assert 0.15 < report.drift_score < report.results["drift_score_raw"]
+    assert report.results["drift_score_samples"] == {"baseline": 200, "recent": 200}
     assert report.results["baseline_predictions"] == 200
     assert report.results["recent_predictions"] == 200
     assert report.results["top_recent_foods"] == {"Tacos": 130, "Pizza": 40, "Sushi": 30}

@@ -17,3 +17,5 @@ urlpatterns = [
     path("", include("mlops.urls")),
     path("", include("predictions.urls")),
 ]
+
+handler500 = "nutrilearn.server_errors.server_error"

@@ -156,16 +156,11 @@ def post(client, photo: bytes) -> float:
     return time.perf_counter() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    from mlops.mirror import percentile as nearest_rank
-
-    return nearest_rank(values, q)
-
-
 def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     from django.db import connection
     from django.test import Client
 
+    from mlops.percentiles import percentile
     from predictions.models import Prediction
     from tests.mlops.processes import CeleryWorker, database_url, wait_for, worker_environment
 
@@ -199,7 +194,7 @@ def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     finally:
         worker.stop()
     lags = [(mirrored - created).total_seconds() for created, mirrored in phase.values_list("created_at", "mirrored_at")]
-    return {"uploads": uploads, "rate": uploads / elapsed, "p50": percentile(lags, 50), "p99": percentile(lags, 99), "max": max(lags)}
+    return {"uploads": uploads, "rate": uploads / elapsed, "p50": percentile(lags, 0.50), "p99": percentile(lags, 0.99), "max": max(lags)}
 
 
 def measure_enqueue(redis, uploads: int) -> dict:

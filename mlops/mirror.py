@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import threading
 import time
 import traceback
@@ -34,6 +33,7 @@ from predictions.models import Prediction
 
 from . import tracking
 from .models import JobRun, ServingRun
+from .percentiles import percentile
 from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
 
 logger = logging.getLogger(__name__)
@@ -88,15 +88,8 @@ def prediction_points(prediction: PendingPrediction) -> list[MetricPoint]:
     return points
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0-100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def window_points(*, window_start: datetime, window_seconds: int, predictions: Sequence[PendingPrediction]) -> list[MetricPoint]:
-    """Aggregates of one window: count, mean confidence, latency p50/p95, no-food share, count per food.
+    """Aggregates of one window: count, mean confidence, latency p50/p95 (``mlops.percentiles``), no-food share, count per food.
 
     Step is the window's index since the epoch and timestamp its end, so the same window
     always gives the same points.
@@ -110,8 +103,8 @@ def window_points(*, window_start: datetime, window_seconds: int, predictions: S
         points.append(MetricPoint("window_confidence_mean", sum(confidences) / len(confidences), moment, step))
     latencies = [p.processing_time_seconds for p in predictions if p.processing_time_seconds is not None]
     if latencies:
-        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 50), moment, step))
-        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 95), moment, step))
+        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 0.50), moment, step))
+        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 0.95), moment, step))
     points.append(MetricPoint("window_no_food_share", sum(1 for p in predictions if p.no_food) / count, moment, step))
     per_food: dict[str, int] = defaultdict(int)
     for prediction in predictions:

@@ -18,25 +18,23 @@ from django.utils.dateparse import parse_datetime
 
 from predictions.models import Food, Prediction
 
-from .. import rollups
+from .. import percentiles, rollups
 from ..sql import ConfidenceBin
 from .windows import predictions_in_window, successful_predictions
 
 
 def percentile(queryset: QuerySet, *, field: str, fraction: float, count: int, walk_index: bool = False) -> float | None:
-    """The ``fraction`` quantile of ``field`` over ``count`` non-null rows, linearly interpolated (like numpy's default).
+    """The ``fraction`` quantile of ``field`` over ``count`` non-null rows, as ``mlops.percentiles`` defines it.
 
-    Two rows are read at an OFFSET; the order is taken from the nearer end so the
-    offset stays below half the rows. ``walk_index``: order by the column itself, so
-    that an index on it is walked (right over all rows); otherwise by an expression,
-    so that the database filters the window by its time index and sorts what it found
-    (right for a window: SQLite would otherwise walk the whole column index).
+    Only the two rows around the quantile are read, at an OFFSET; the order is taken from
+    the nearer end so the offset stays below half the rows. ``walk_index``: order by the
+    column itself, so that an index on it is walked (right over all rows); otherwise by an
+    expression, so that the database filters the window by its time index and sorts what
+    it found (right for a window: SQLite would otherwise walk the whole column index).
     """
     if count <= 0:
         return None
-    position = fraction * (count - 1)
-    lower = math.floor(position)
-    weight = position - lower
+    lower, weight = percentiles.rank_position(fraction, count)
     if walk_index:
         key = F(field)
         rows = queryset.filter(**{f"{field}__isnull": False}).order_by()
@@ -52,9 +50,7 @@ def percentile(queryset: QuerySet, *, field: str, fraction: float, count: int, w
         values = list(reversed(descending)) if lower + 1 <= count - 1 else descending[:1]
     if not values:
         return None
-    if len(values) == 1 or weight == 0:
-        return float(values[0])
-    return float(values[0]) + weight * (float(values[1]) - float(values[0]))
+    return percentiles.interpolate(values[0], values[1] if len(values) > 1 else None, weight)
 
 
 def _window_minutes(start: datetime | None, end: datetime | None, first: datetime | None) -> float | None:

@@ -67,8 +67,8 @@ def test_window_aggregates_count_mean_confidence_latency_percentiles_no_food_sha
 
     assert points["window_count"].value == 4
     assert points["window_confidence_mean"].value == pytest.approx(0.6)
-    assert points["window_latency_p50_seconds"].value == 0.2
-    assert points["window_latency_p95_seconds"].value == 1.0
+    assert points["window_latency_p50_seconds"].value == pytest.approx(0.25)
+    assert points["window_latency_p95_seconds"].value == pytest.approx(0.3 + 0.85 * 0.7)
     assert points["window_no_food_share"].value == 0.25
     assert points["window_food_count.espresso"].value == 2
     assert points["window_food_count.pizza"].value == 1

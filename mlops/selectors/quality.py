@@ -12,14 +12,8 @@ from django.utils import timezone
 from predictions.models import NO_FOOD_LABEL, Food, Prediction, feedback_true_label
 
 from .. import rollups
-from ..calibration import (
-    accuracy_change_test,
-    estimated_accuracy,
-    expected_calibration_error,
-    macro_scores,
-    maximum_calibration_error,
-    reliability_table,
-)
+from ..calibration import accuracy_change_test, estimated_accuracy, expected_calibration_error, maximum_calibration_error, reliability_table
+from ..classification_metrics import macro_scores
 from ..models import DriftReport, Evaluation
 from ..sql import Day
 from .traffic import confidence_bins

@@ -66,11 +66,6 @@ class Measurement:
     detail: str = ""
 
 
-def drift_report_latest() -> DriftReport | None:
-    """The newest periodic (scheduled) drift report; on-demand reports from the API do not drive alerts."""
-    return DriftReport.objects.filter(results__scheduled=True).order_by("-created_at", "-id").first()
-
-
 def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
     """The rule's metric now. Request and confidence metrics cover the last ``window_minutes``;
     drift is the latest scheduled report; the mirror backlog is its current age."""
@@ -86,7 +81,7 @@ def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
         count = summary["count"]
         return Measurement(value=summary["mean"], samples=count, enough_data=count >= minimum, detail=f"{count} predictions")
     if rule.metric == Metric.DRIFT:
-        report = drift_report_latest()
+        report = DriftReport.objects.latest_scheduled()
         if report is None:
             return Measurement(value=None, samples=None, enough_data=False, detail="no drift report yet")
         checks = ", ".join(report.results.get("drifting_checks", [])) or "none"

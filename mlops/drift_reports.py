@@ -229,6 +229,7 @@ def drift_report_compute(
         drift_score=analysis.drift_score,
         verdict=analysis.verdict,
         results=_finite_or_none(results),
+        scheduled=scheduled,
     )
     return report
 

@@ -7,7 +7,8 @@ stores once. Each model version has one serving run per day (``ServingRun``).
 
 Failures are kept on the rows: a store that cannot be reached releases the claim and
 leaves the rows for the retry; a request MLflow refuses counts an attempt, and after
-``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is poison: shown, no longer retried.
+``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is given up (``Prediction.objects.mirror_given_up()``):
+shown, no longer retried until staff ask.
 A refusal because the serving run was deleted (or purged) in MLflow is not the rows'
 fault: the run is restored (or replaced) and the batch sent again.
 """
@@ -118,9 +119,7 @@ def window_points(*, window_start: datetime, window_seconds: int, predictions: S
 
 
 def _mirrorable():
-    return Prediction.objects.filter(
-        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__lt=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-    )
+    return Prediction.objects.mirror_pending()
 
 
 def _claimable(now: datetime):
@@ -283,7 +282,7 @@ def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None =
         _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
         raise
     except Exception as exc:
-        # A bug or a database error: count the attempt so a row that always breaks ends as poison.
+        # A bug or a database error: count the attempt so a row that always breaks ends given up.
         outcome.error = f"{type(exc).__name__}: {exc}"
         _release(ids, error=f"mirroring failed: {outcome.error}", count_attempt=True, now=now)
         _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
@@ -441,19 +440,10 @@ def job_runs_prune(*, now: datetime | None = None) -> int:
 
 def predictions_mirror_retry(*, ids: Iterable[int]) -> int:
     """Give predictions that were given up (or failing) a fresh set of attempts; returns how many rows."""
-    count = Prediction.objects.filter(id__in=list(ids), status=Prediction.Status.OK, mirrored_at__isnull=True).update(
-        mirror_attempts=0, mirror_claimed_at=None, mirror_error=""
-    )
+    count = Prediction.objects.unmirrored().filter(id__in=list(ids)).update(mirror_attempts=0, mirror_claimed_at=None, mirror_error="")
     if count:
         transaction.on_commit(mirror_enqueue, robust=True)
     return count
-
-
-def poison_predictions():
-    """Predictions that stopped being retried after too many refused attempts (shown in admin and API)."""
-    return Prediction.objects.filter(
-        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-    )
 
 
 # Enqueueing (called after a Prediction commits).

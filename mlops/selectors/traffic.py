@@ -7,16 +7,15 @@ with live SQL for the rest of the window.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from predictions.models import Food, Prediction
+from predictions.models import Food, Prediction, mirror_given_up_condition
 
 from .. import percentiles, rollups
 from ..sql import ConfidenceBin
@@ -132,36 +131,31 @@ def confidence_summary(*, start: datetime | None, end: datetime | None, model_ve
     }
 
 
+# The rows of the partial index prediction_unmirrored_idx (Prediction.objects.unmirrored()), with the index named:
+# SQLite's planner would rather scan the (status, created_at) index over every success, and it uses a partial
+# index only when the query repeats the index's condition literally (Django sends the status as a parameter).
+_SQLITE_UNMIRRORED_IDS = (
+    "SELECT id FROM predictions_prediction INDEXED BY prediction_unmirrored_idx WHERE mirrored_at IS NULL AND status = 'ok'"
+)
+
+
 def mirror_backlog() -> dict:
     """How many successful predictions wait to be mirrored into MLflow, and the age in seconds of the oldest (0 when none).
 
-    Given-up ("poison") predictions, past ``NUTRILEARN_MIRROR_MAX_ATTEMPTS``, wait for staff rather than for
+    Given-up predictions (``Prediction.objects.mirror_given_up()``) wait for staff rather than for
     the mirror: they are left out of the backlog and counted as ``given_up_count``.
     """
-    max_attempts = settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
     if connection.vendor == "sqlite":
-        # SQLite's planner prefers the (status, created_at) index over the partial index of
-        # unmirrored rows, turning a read of a few rows into a scan of every success.
-        with connection.cursor() as cursor:
-            # The status is a literal: SQLite uses a partial index only when it can prove its condition.
-            cursor.execute(
-                "SELECT COUNT(CASE WHEN mirror_attempts < %s THEN 1 END), MIN(CASE WHEN mirror_attempts < %s THEN created_at END),"
-                " COUNT(CASE WHEN mirror_attempts >= %s THEN 1 END)"
-                " FROM predictions_prediction INDEXED BY prediction_unmirrored_idx WHERE status = 'ok' AND mirrored_at IS NULL",
-                [max_attempts, max_attempts, max_attempts],
-            )
-            count, oldest_text, given_up = cursor.fetchone()
-        oldest = parse_datetime(oldest_text).replace(tzinfo=UTC) if oldest_text else None
+        unmirrored = Prediction.objects.filter(id__in=RawSQL(_SQLITE_UNMIRRORED_IDS, ()))
     else:
-        pending = Q(mirror_attempts__lt=max_attempts)
-        totals = (
-            Prediction.objects.order_by()
-            .filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
-            .aggregate(count=Count("id", filter=pending), oldest=Min("created_at", filter=pending), given_up=Count("id", filter=~pending))
-        )
-        count, oldest, given_up = totals["count"], totals["oldest"], totals["given_up"]
+        unmirrored = Prediction.objects.unmirrored()
+    given_up = mirror_given_up_condition()
+    totals = unmirrored.order_by().aggregate(
+        count=Count("id", filter=~given_up), oldest=Min("created_at", filter=~given_up), given_up=Count("id", filter=given_up)
+    )
+    oldest = totals["oldest"]
     age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return {"count": count, "oldest_age_seconds": age, "given_up_count": given_up}
+    return {"count": totals["count"], "oldest_age_seconds": age, "given_up_count": totals["given_up"]}
 
 
 def _food_ranking(stats_by_food: dict, *, limit: int) -> list[dict]:

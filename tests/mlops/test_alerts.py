@@ -254,13 +254,13 @@ def test_the_drift_rule_follows_the_latest_scheduled_drift_report(django_capture
     AlertRule.objects.create(name="Drift", metric=AlertRule.Metric.DRIFT, operator=AlertRule.Operator.GT, threshold=0.5)
     windows = {"baseline_start": now, "baseline_end": now, "recent_start": now, "recent_end": now}
 
-    drifting = {"scheduled": True, "drifting_checks": ["prediction"]}
-    DriftReport.objects.create(**windows, drift_detected=True, verdict="drift", results=drifting)
+    drifting = {"drifting_checks": ["prediction"]}
+    DriftReport.objects.create(**windows, drift_detected=True, verdict="drift", scheduled=True, results=drifting)
     [opened] = evaluate(django_capture_on_commit_callbacks, now)
     # An on-demand report from the API (any threshold a user asked for) does not move alerts.
-    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", results={"scheduled": False})
+    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", scheduled=False)
     [kept] = evaluate(django_capture_on_commit_callbacks, now)
-    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", results={"scheduled": True})
+    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", scheduled=True)
     [resolved] = evaluate(django_capture_on_commit_callbacks, now)
 
     assert (opened.action, kept.action, resolved.action) == ("opened", "still_open", "resolved")

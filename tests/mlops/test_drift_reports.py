@@ -298,7 +298,31 @@ def test_the_drift_task_stores_a_scheduled_report(mlflow_down):
 
     report = DriftReport.objects.get()
     assert outcome == {"drift_report_id": report.pk, "verdict": "no_drift", "mlflow_run_id": ""}
-    assert report.results["scheduled"] is True
+    assert (report.scheduled, report.results["scheduled"]) == (True, True)
+    assert DriftReport.objects.latest_scheduled() == report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_stored_before_the_scheduled_column_keep_what_their_results_said():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("mlops", "0003_monitoring_rollups")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        OldReport = executor.loader.project_state(before).apps.get_model("mlops", "DriftReport")
+        windows = {"baseline_start": NOW, "baseline_end": NOW, "recent_start": NOW, "recent_end": NOW}
+        periodic = OldReport.objects.create(**windows, results={"scheduled": True}).pk
+        on_demand = OldReport.objects.create(**windows, results={"scheduled": False}).pk
+        older = OldReport.objects.create(**windows, results={}).pk
+    finally:
+        # Forward to the latest schema (0004 fills the column), whatever happened: the tests after this one need it.
+        MigrationExecutor(connection).migrate(latest)
+
+    flags = dict(DriftReport.objects.values_list("pk", "scheduled"))
+    assert flags == {periodic: True, on_demand: False, older: False}
 
 
 def test_the_beat_schedule_runs_the_drift_and_alert_tasks():

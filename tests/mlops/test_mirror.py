@@ -185,7 +185,7 @@ def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison
 
     assert report.mirrored == 0
     assert report.batches == 1 + 3  # the whole batch once, then each row alone
-    assert sorted(mirror.poison_predictions().values_list("id", flat=True)) == [row.pk for row in rows]
+    assert sorted(Prediction.objects.mirror_given_up().values_list("id", flat=True)) == [row.pk for row in rows]
     assert all("MLflow refused the batch" in row.mirror_error for row in Prediction.objects.all())
     assert all("Timestamp must be a nonnegative" in row.mirror_error for row in Prediction.objects.all())
     assert mirror.predictions_mirror_batch() is None
@@ -388,7 +388,7 @@ def test_retrying_a_given_up_prediction_from_admin_gives_it_fresh_attempts(admin
 
     poison.refresh_from_db()
     assert (poison.mirror_attempts, poison.mirror_error) == (0, "")
-    assert mirror.poison_predictions().count() == 0
+    assert Prediction.objects.mirror_given_up().count() == 0
     assert mirror_enqueue in callbacks
 
 

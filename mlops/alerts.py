@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import selectors
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
+from .jobs import Job, job_recorded
+from .models import Alert, AlertDelivery, AlertRule, DriftReport
 
 logger = logging.getLogger(__name__)
 
@@ -160,25 +160,19 @@ def alerts_evaluate(*, now: datetime | None = None) -> list[RuleOutcome]:
 
 
 def alerts_evaluate_job() -> dict[str, int]:
-    """The periodic evaluation: counts of outcomes by action. A JobRun ("alerts_evaluate") records each run that
-    opened or resolved an alert, and each failure (raised again)."""
-    try:
+    """The periodic evaluation: counts of outcomes by action. Recorded as a ``Job.ALERTS_EVALUATE`` run when it opened or
+    resolved an alert, or failed (raised again); a run that changed nothing leaves no record."""
+    with job_recorded(Job.ALERTS_EVALUATE) as record:
         outcomes = alerts_evaluate()
-    except Exception as exc:
-        JobRun.objects.create(
-            name="alerts_evaluate", status=JobRun.Status.FAILED, finished_at=timezone.now(),
-            error=f"{type(exc).__name__}: {exc}"[:2000], traceback=traceback.format_exc()[-20000:],
-        )
-        raise
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.action] = counts.get(outcome.action, 0) + 1
-    changed = [outcome for outcome in outcomes if outcome.action in ("opened", "resolved")]
-    if changed:
-        JobRun.objects.create(
-            name="alerts_evaluate", status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), items=len(changed),
-            details={"outcomes": counts, "changed": [{"rule_id": o.rule_id, "alert_id": o.alert_id, "action": o.action} for o in changed]},
-        )
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.action] = counts.get(outcome.action, 0) + 1
+        changed = [outcome for outcome in outcomes if outcome.action in ("opened", "resolved")]
+        record.items = len(changed)
+        changes = [{"rule_id": outcome.rule_id, "alert_id": outcome.alert_id, "action": outcome.action} for outcome in changed]
+        record.details = {"outcomes": counts, "changed": changes}
+        if not changed:
+            record.forget_if_succeeded()
     return counts
 
 

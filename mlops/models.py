@@ -4,7 +4,7 @@ from django.db import models
 
 
 class JobRun(models.Model):
-    """The outcome of one background job (mirror batch, drift report, alert check, ...), shown in admin and API."""
+    """The outcome of one run of a background job (mirror batch, drift report, alert check, ...), written by ``mlops.jobs``."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -15,6 +15,7 @@ class JobRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
     items = models.PositiveIntegerField(default=0, help_text="How many things the job handled (predictions mirrored, ...).")
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from predictions.models import Prediction
 
+from .jobs import Job, job_recorded
 from .models import ConfidenceDay, PredictionDay, RollupState, UserTotal
 from .sql import ConfidenceBin, Day
 
@@ -395,23 +396,9 @@ def user_activity_all_time(*, model_version: str | None = None) -> dict:
 
 
 def rollups_refresh_job() -> dict:
-    """rollups_refresh recorded as a JobRun (outcome and error visible in admin; also the worker's heartbeat for /monitoring/health)."""
-    import traceback
-
-    from django.db import DatabaseError
-
-    from .models import JobRun
-
-    job = JobRun.objects.create(name="monitoring_rollups_refresh")
-    try:
+    """rollups_refresh recorded as a ``Job.ROLLUPS_REFRESH`` run (outcome and error in admin; the worker's heartbeat for health)."""
+    with job_recorded(Job.ROLLUPS_REFRESH) as record:
         outcome = rollups_refresh()
-    except DatabaseError as exc:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000], traceback=traceback.format_exc()[-20000:]
-        )
-        raise
-    details = {**outcome, "complete_before": outcome["complete_before"].isoformat() if outcome["complete_before"] else None}
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), items=outcome["days"], details=details
-    )
-    return details
+        record.items = outcome["days"]
+        record.details = {**outcome, "complete_before": outcome["complete_before"].isoformat() if outcome["complete_before"] else None}
+    return record.details

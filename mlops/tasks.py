@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from . import alerts, drift_reports, mirror
+from . import alerts, drift_reports, jobs, mirror
 from .tracking import TrackingUnavailable
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def mirror_sweep() -> bool:
     abandoned = mirror.abandoned_jobs_fail()
     if abandoned:
         logger.warning("%d mirror batches were abandoned by a lost worker", abandoned)
-    mirror.job_runs_prune()
+    jobs.job_runs_prune()
     if not mirror.mirror_due():
         return False
     mirror_pending_predictions.apply_async()

@@ -257,6 +257,11 @@ NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE", 50
 NUTRILEARN_DRIFT_MMD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_MMD_PERMUTATIONS", 500)
 NUTRILEARN_DRIFT_SEED = envint("NUTRILEARN_DRIFT_SEED", 0)
 
+# Records of successful background jobs (mlops/jobs.py: mirror batches, rollup refreshes, alert checks,
+# drift reports) are kept this long; failed ones stay. NUTRILEARN_MIRROR_JOB_RETENTION_DAYS is the
+# earlier name of this variable, still read when the new one is not set.
+NUTRILEARN_JOB_RETENTION_DAYS = envint("NUTRILEARN_JOB_RETENTION_DAYS", envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7))
+
 # Alerts (mlops/alerts.py): a rule with fewer requests or predictions than this in its window does not fire.
 NUTRILEARN_ALERT_MIN_SAMPLES = envint("NUTRILEARN_ALERT_MIN_SAMPLES", 20)
 NUTRILEARN_ALERT_EMAIL_TO = envstr("NUTRILEARN_ALERT_EMAIL_TO", "")  # default recipients of the default rules
@@ -288,9 +293,6 @@ NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
 NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
-# Successful background jobs (one JobRun per mirror batch, rollup refresh, alert check, drift
-# report) are kept this long; failed ones stay. The name predates the other jobs.
-NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
 # After the broker fails to take a message, uploads skip publishing for this long (the sweeper catches up).
 NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = envfloat("NUTRILEARN_ENQUEUE_BACKOFF_SECONDS", 30.0)
 

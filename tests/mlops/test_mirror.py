@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from mlops import mirror, tasks, tracking
+from mlops.jobs import Job
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
 from mlops.models import JobRun, ServingRun
 from predictions.models import Prediction
@@ -287,7 +288,7 @@ def test_the_sweeper_sees_predictions_waiting_past_the_grace_period_but_not_fres
 @pytest.mark.django_db
 def test_a_worker_lost_mid_batch_leaves_a_job_marked_failed_by_the_sweeper(settings):
     settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 60
-    job = JobRun.objects.create(name=mirror.MIRROR_JOB)
+    job = JobRun.objects.create(name=Job.MIRROR_BATCH)
 
     assert mirror.abandoned_jobs_fail() == 0
     assert mirror.abandoned_jobs_fail(now=timezone.now() + timedelta(seconds=61)) == 1
@@ -394,8 +395,8 @@ def test_retrying_a_given_up_prediction_from_admin_gives_it_fresh_attempts(admin
 
 @pytest.mark.django_db
 def test_the_sweeper_prunes_old_successful_records_of_every_job_and_keeps_failures(settings):
-    settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = 7
-    jobs = [mirror.MIRROR_JOB, "monitoring_rollups_refresh", "alerts_evaluate", "drift_report"]
+    settings.NUTRILEARN_JOB_RETENTION_DAYS = 7
+    jobs = list(Job)
     JobRun.objects.bulk_create([JobRun(name=name, status=JobRun.Status.SUCCEEDED) for name in jobs])
     old_failures = [JobRun.objects.create(name=name, status=JobRun.Status.FAILED) for name in jobs]
     JobRun.objects.update(started_at=timezone.now() - timedelta(days=8))
@@ -437,7 +438,7 @@ def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_b
 
     assert mirror.serving_windows_close() == 0
 
-    failure = JobRun.objects.get(name=mirror.WINDOWS_JOB)
+    failure = JobRun.objects.get(name=Job.MIRROR_WINDOWS)
     assert failure.status == JobRun.Status.FAILED
     assert "INVALID_PARAMETER_VALUE" in failure.error
     assert ServingRun.objects.get().aggregates_complete is True

@@ -4,27 +4,24 @@ Lifecycle per rule: condition holds and no alert is open -> open one (the partia
 constraint ``one_open_alert_per_rule`` makes this idempotent even with two evaluators);
 holds while open -> only ``last_value`` is updated; clears while open -> resolved. A
 rule with too little data in its window neither opens nor resolves anything.
-Notifications (email, webhook) go out after the opening or resolving commit; each
-attempt is recorded as an AlertDelivery.
+Notifications (``mlops.notifications``: email at once, webhooks through their own task)
+go out after the opening or resolving commit; each delivery is recorded as an AlertDelivery.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import selectors
 from .jobs import Job, job_recorded
-from .models import Alert, AlertDelivery, AlertRule, DriftReport
+from .models import Alert, AlertRule, DriftReport
+from .notifications import alert_notify
 
 logger = logging.getLogger(__name__)
 
@@ -174,97 +171,3 @@ def alerts_evaluate_job() -> dict[str, int]:
         if not changed:
             record.forget_if_succeeded()
     return counts
-
-
-# Notifications ---------------------------------------------------------------------------
-
-
-def alert_payload(alert: Alert, *, event: str) -> dict:
-    rule = alert.rule
-    return {
-        "event": event,
-        "alert": {
-            "id": alert.pk,
-            "status": alert.status,
-            "opened_at": alert.opened_at.isoformat(),
-            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-            "value": alert.value,
-            "last_value": alert.last_value,
-            "message": alert.message,
-        },
-        "rule": {
-            "id": rule.pk,
-            "name": rule.name,
-            "metric": rule.metric,
-            "operator": rule.operator,
-            "threshold": rule.threshold,
-            "window_minutes": rule.window_minutes,
-        },
-        "sent_at": timezone.now().isoformat(),
-    }
-
-
-def alert_notify(*, alert_id: int, event: str) -> list[AlertDelivery]:
-    """Send the alert's ``event`` (opened / resolved) to the rule's email addresses and webhook; records each delivery.
-
-    A deleted alert is skipped. Delivery failures are recorded, not raised.
-    """
-    alert = Alert.objects.select_related("rule").filter(pk=alert_id).first()
-    if alert is None:
-        logger.info("Alert %s is gone; nothing to notify", alert_id)
-        return []
-    deliveries = []
-    if alert.rule.email_to.strip():
-        deliveries.append(_deliver_email(alert, event=event))
-    if alert.rule.webhook_url:
-        deliveries.append(_deliver_webhook(alert, event=event))
-    return deliveries
-
-
-def _deliver_email(alert: Alert, *, event: str) -> AlertDelivery:
-    recipients = [address.strip() for address in alert.rule.email_to.split(",") if address.strip()]
-    state = "OPEN" if event == "opened" else "RESOLVED"
-    subject = f"[NutriLearn] {state}: {alert.rule.name}"
-    body = alert.message if event == "opened" else f"Resolved: {alert.rule.name} (last value {alert.last_value:.4g})."
-    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.EMAIL, target=", ".join(recipients), attempts=1)
-    try:
-        send_mail(subject, body, None, recipients, fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("Alert %s email to %s failed: %s", alert.pk, delivery.target, exc)
-        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-    else:
-        delivery.delivered = True
-    delivery.save()
-    return delivery
-
-
-def _worth_retrying(status_code: int) -> bool:
-    """Server errors, timeouts and rate limits may pass; other client errors will not change on a retry."""
-    return status_code >= 500 or status_code in (408, 429)
-
-
-def _deliver_webhook(alert: Alert, *, event: str) -> AlertDelivery:
-    url = alert.rule.webhook_url
-    payload = alert_payload(alert, event=event)
-    max_attempts = max(1, settings.NUTRILEARN_WEBHOOK_MAX_ATTEMPTS)
-    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.WEBHOOK, target=url)
-    for attempt in range(1, max_attempts + 1):
-        delivery.attempts = attempt
-        try:
-            response = requests.post(url, json=payload, timeout=settings.NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS)
-        except requests.RequestException as exc:
-            delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-        else:
-            if response.ok:
-                delivery.delivered = True
-                delivery.error = ""
-                break
-            delivery.error = f"HTTP {response.status_code}: {response.text[:500]}"
-            if not _worth_retrying(response.status_code):
-                break
-        if attempt < max_attempts:
-            time.sleep(settings.NUTRILEARN_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
-    if not delivery.delivered:
-        logger.warning("Alert %s webhook to %s failed after %d attempts: %s", alert.pk, url, delivery.attempts, delivery.error)
-    delivery.save()
-    return delivery

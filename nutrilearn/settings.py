@@ -230,14 +230,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # MLflow store (one writer at a time) consume it with exactly one process:
 #   celery -A nutrilearn worker -Q mlflow -c 1     (and another worker for -Q celery)
 # With an `mlflow server` the queue may have several consumers.
+# Everything else (alert checks and webhook deliveries, rollups, the sweeper) goes to the default "celery" queue.
 CELERY_TASK_ROUTES = {
     "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
-    "mlops.tasks.drift_report_task": {"queue": "mlflow"},
+    "mlops.tasks.drift_report_scheduled": {"queue": "mlflow"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
-    "drift-report": {"task": "mlops.tasks.drift_report_task", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
-    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate_task", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
+    "drift-report": {"task": "mlops.tasks.drift_report_scheduled", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
+    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
     # Daily rollups that the all-data monitoring reads (mlops/rollups.py); also the worker's heartbeat.
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
 }
@@ -266,6 +267,8 @@ NUTRILEARN_JOB_RETENTION_DAYS = envint("NUTRILEARN_JOB_RETENTION_DAYS", envint("
 NUTRILEARN_ALERT_MIN_SAMPLES = envint("NUTRILEARN_ALERT_MIN_SAMPLES", 20)
 NUTRILEARN_ALERT_EMAIL_TO = envstr("NUTRILEARN_ALERT_EMAIL_TO", "")  # default recipients of the default rules
 NUTRILEARN_ALERT_WEBHOOK_URL = envstr("NUTRILEARN_ALERT_WEBHOOK_URL", "")
+# Webhooks are delivered by the task mlops.tasks.alert_webhook_deliver: up to MAX_ATTEMPTS attempts, the
+# n-th retry after a random wait of up to BACKOFF_SECONDS x 2^(n-1) (whole seconds, at least 1; read at worker start).
 NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS = envfloat("NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS", 5.0)
 NUTRILEARN_WEBHOOK_MAX_ATTEMPTS = envint("NUTRILEARN_WEBHOOK_MAX_ATTEMPTS", 3)
 NUTRILEARN_WEBHOOK_BACKOFF_SECONDS = envfloat("NUTRILEARN_WEBHOOK_BACKOFF_SECONDS", 1.0)

@@ -12,10 +12,9 @@ from django.utils import timezone
 from mlflow.tracking import MlflowClient
 from scipy.spatial.distance import jensenshannon
 
-from mlops import tracking
+from mlops import tasks, tracking
 from mlops.drift_reports import drift_report_compute, drift_report_scheduled
 from mlops.models import DriftReport, JobRun
-from mlops.tasks import drift_report_task
 from predictions.models import Food, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -294,7 +293,7 @@ def test_the_drift_task_stores_a_scheduled_report(mlflow_down):
     predictions_at(timezone.now() - timedelta(days=10), {"pizza": 60}, rng=rng)
     predictions_at(timezone.now() - timedelta(days=1), {"pizza": 60}, rng=rng)
 
-    outcome = drift_report_task.apply().get()
+    outcome = tasks.drift_report_scheduled.apply().get()
 
     report = DriftReport.objects.get()
     assert outcome == {"drift_report_id": report.pk, "verdict": "no_drift", "mlflow_run_id": ""}
@@ -328,8 +327,6 @@ def test_reports_stored_before_the_scheduled_column_keep_what_their_results_said
 def test_the_beat_schedule_runs_the_drift_and_alert_tasks():
     from django.conf import settings
 
-    from mlops.tasks import alerts_evaluate_task
-
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert {drift_report_task.name, alerts_evaluate_task.name} <= scheduled
+    assert {tasks.drift_report_scheduled.name, tasks.alerts_evaluate.name} <= scheduled

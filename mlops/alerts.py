@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 
 Metric = AlertRule.Metric
 
-# The seed's thresholds: error rate > 10 %, p95 latency > 5 s, average confidence < 70 %, drift.
-# The error rate is that of server failures (request_stats): rejected uploads are bad input, not errors.
+# Default rules: the "unhealthy" service targets of the health report (error rate > 10 %, slow responses > 5 s),
+# confidence too low to trust (< 70 %), drift, and a mirror that fell 10 minutes behind. The error rate is that
+# of server failures (request_stats): rejected uploads are bad input, not errors.
 DEFAULT_RULES = (
     {"name": "High error rate", "metric": Metric.ERROR_RATE, "operator": AlertRule.Operator.GT, "threshold": 10.0},
     {"name": "Slow responses (p95)", "metric": Metric.P95_LATENCY, "operator": AlertRule.Operator.GT, "threshold": 5.0},

@@ -20,7 +20,8 @@ The verdict rules, chosen so that noise does not raise alarms:
 
 ``drift_score`` is the Jensen-Shannon distance (base 2, so in [0, 1]) between the food
 distributions of the two windows: 0 for identical shares, 1 for disjoint foods. It is
-compared with the seed's threshold (0.15 by default).
+compared with ``js_threshold``: 0.15 by default, the default of the drift endpoint's
+``threshold`` parameter, which API clients rely on.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ OTHER_CATEGORY = "__other__"
 @dataclass(frozen=True)
 class DriftConfig:
     alpha: float = 0.05  # false-alarm rate of a whole report (split over its checks)
-    js_threshold: float = 0.15  # Jensen-Shannon distance of the food shares (the seed's threshold)
+    js_threshold: float = 0.15  # Jensen-Shannon distance of the food shares (the API's default threshold)
     distance_threshold: float = 0.1  # Wasserstein distance in baseline standard deviations
     psi_threshold: float = 0.2  # reported only: < 0.1 stable, 0.1-0.2 moderate, > 0.2 major shift
     min_samples: int = 30

@@ -86,7 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "mlops.metrics.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
+    "mlops.prometheus.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

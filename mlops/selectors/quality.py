@@ -163,7 +163,8 @@ def evaluation_history(
 
 
 def accuracy_trend(history: list[dict]) -> dict:
-    """The seed's rule (last accuracy more than 5 % above/below the first: improving/degrading) plus a significance test.
+    """improving / degrading when the last accuracy is more than 5 % above / below the first (the trend rule API clients
+    rely on), else stable; plus a significance test of the change.
 
     The test is a two-proportion z-test between the first and last points when both
     say how many samples they rest on; ``significant`` is p < 0.05.

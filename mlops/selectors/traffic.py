@@ -220,7 +220,8 @@ def _confidence_statistics(stats: dict) -> dict:
 
 
 def metrics_overview(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
-    """The seed's /metrics body: overview, confidence, top foods and predictions by day, over successful predictions."""
+    """The body of GET /api/v1/mlops/metrics (a compatible envelope, see mlops.api): overview, confidence, top foods and
+    predictions by day, over successful predictions."""
     window = {"start": start, "end": end, "model_version": model_version}
     by_food = rollups.ok_stats_by("food_id", **window)
     by_day = rollups.ok_stats_by("day", **window)
@@ -281,7 +282,8 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
 
 
 def recent_predictions_as_runs(*, limit: int, start: datetime | None, end: datetime | None, model_version: str | None = None) -> list[dict]:
-    """The most recent successful predictions shaped like the seed's one-run-per-prediction MLflow runs.
+    """The most recent successful predictions, each shaped like an MLflow run of its own: what clients of
+    runs?run_type=prediction read (params food_name, user_id; metrics confidence, processing_time_seconds).
 
     ``run_id`` is the serving run the prediction was mirrored into (empty until mirrored).
     """

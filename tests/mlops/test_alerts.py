@@ -131,7 +131,7 @@ def evaluate(django_capture_on_commit_callbacks, now):
 # Default rules -----------------------------------------------------------------------------
 
 
-def test_default_rules_are_the_seeds_thresholds():
+def test_default_rules_fire_on_the_unhealthy_service_targets_low_confidence_drift_and_a_stalled_mirror():
     assert alert_rules_ensure_defaults() == 5
 
     rules = {rule.metric: (rule.operator, rule.threshold) for rule in AlertRule.objects.all()}

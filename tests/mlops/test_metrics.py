@@ -47,7 +47,7 @@ def test_the_mirror_backlog_gauge_reads_the_database(client):
 
 WORKER = """
 import os
-from mlops.metrics import PREDICTIONS, REQUEST_LATENCY
+from mlops.prometheus import PREDICTIONS, REQUEST_LATENCY
 PREDICTIONS.labels(status="ok", food="pizza", model_version="1").inc(3)
 REQUEST_LATENCY.labels(method="GET", route="healthz", status="2xx").observe(0.01)
 """

@@ -305,10 +305,9 @@ MLFLOW_ARTIFACT_ROOT = envstr("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow" / "art
 MLFLOW_EXPERIMENT_NAME = envstr("MLFLOW_EXPERIMENT_NAME", "nutrilearn-food-recognition")
 MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-classifier")
 # Where the served model comes from: "registry" (the version behind alias `champion`,
-# falling back to the bundled weights with the reason recorded) or "bundled" only.
+# falling back to the bundled weights with the reason recorded) or "bundled" only
+# (any other value fails the system check nutrilearn.E004).
 NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
-if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
-    raise ImproperlyConfigured(f"NUTRILEARN_MODEL_SOURCE must be 'registry' or 'bundled', got {NUTRILEARN_MODEL_SOURCE!r}")
 # How often each serving process checks the champion alias (0 = never after the first load).
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 # Downloaded model artefacts, one folder per weights sha256.

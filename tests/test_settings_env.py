@@ -56,3 +56,8 @@ def test_job_retention_still_honours_its_earlier_variable_name_and_the_new_name_
     assert setting_value("NUTRILEARN_JOB_RETENTION_DAYS", NUTRILEARN_MIRROR_JOB_RETENTION_DAYS="3") == "3"
     both = {"NUTRILEARN_MIRROR_JOB_RETENTION_DAYS": "3", "NUTRILEARN_JOB_RETENTION_DAYS": "14"}
     assert setting_value("NUTRILEARN_JOB_RETENTION_DAYS", **both) == "14"
+
+
+def test_a_misspelt_model_source_does_not_stop_the_import_of_settings():
+    # It fails the system check nutrilearn.E004 instead (tests/test_checks.py), with a hint.
+    assert setting_value("NUTRILEARN_MODEL_SOURCE", NUTRILEARN_MODEL_SOURCE="registy") == "registy"

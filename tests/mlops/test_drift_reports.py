@@ -247,6 +247,7 @@ def test_an_unreachable_mlflow_keeps_the_periodic_report_and_records_the_failure
     assert failure.error
 
 
+@pytest.mark.integration  # a real MLflow store
 def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path, windows_in_settings, mlflow_sqlite_uri):
     rng = np.random.default_rng(11)
     predictions_at(NOW - timedelta(days=10), {"pizza": 120, "sushi": 80}, rng=rng)

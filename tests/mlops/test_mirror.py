@@ -1,4 +1,5 @@
-"""Mirroring predictions into a real local MLflow store (SQLite in tmp_path), in-process."""
+"""Mirroring predictions in-process: payloads, claims, the sweeper and enqueueing, and (marked integration) batches
+written into a real local MLflow store (SQLite in tmp_path)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ def test_window_aggregates_count_mean_confidence_latency_percentiles_no_food_sha
 # Mirroring batches.
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_row(mlflow_client):
     rows = predictions_make(5, food=food_make("espresso"), mirrored=False, model_version="3")
@@ -98,6 +100,7 @@ def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_ro
     assert JobRun.objects.get().status == JobRun.Status.SUCCEEDED
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client, monkeypatch):
     rows = predictions_make(1300, mirrored=False, spacing=timedelta(milliseconds=10))
@@ -118,6 +121,7 @@ def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client
     assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_batch_sent_again_after_a_crash_writes_nothing_twice(mlflow_client):
     rows = predictions_make(20, mirrored=False)
@@ -175,6 +179,7 @@ def test_mlflow_unreachable_releases_the_claim_and_records_the_error_on_rows_and
     assert "create serving run" in job.error
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison(mlflow_client, settings):
     settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 2
@@ -194,6 +199,7 @@ def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison
     assert mlflow_client.get_run(ServingRun.objects.get().run_id).info.lifecycle_stage == "active"
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_serving_run_deleted_in_mlflow_is_restored_and_the_next_batch_mirrors_into_it(mlflow_client):
     first = predictions_make(3, mirrored=False)
@@ -212,6 +218,7 @@ def test_a_serving_run_deleted_in_mlflow_is_restored_and_the_next_batch_mirrors_
     assert not JobRun.objects.filter(status=JobRun.Status.FAILED).exists()
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(mlflow_client):
     rows = predictions_make(2, mirrored=False)
@@ -226,6 +233,7 @@ def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(ml
     assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client, monkeypatch):
     day = timezone.now().date()
@@ -248,6 +256,7 @@ def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client
 # Window aggregates.
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_finished_windows_get_their_aggregates_once_all_their_predictions_are_mirrored(mlflow_client, settings):
     settings.NUTRILEARN_MIRROR_WINDOW_SECONDS = 60
@@ -429,6 +438,7 @@ def test_two_workers_claiming_at_the_same_moment_get_disjoint_rows():
     assert sorted(first + second) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_blocking_mirroring(mlflow_client):
     yesterday_noon = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)

@@ -95,7 +95,10 @@ def broker_state() -> dict:
 
 
 def worker_state() -> dict:
-    """The worker is taken as alive when a background job started recently (the periodic sweeper runs every few minutes)."""
+    """The worker is taken as alive when a background job started recently.
+
+    The rollups refresh records a run every NUTRILEARN_ROLLUP_SECONDS (5 minutes by default).
+    """
     from .models import JobRun
 
     latest = JobRun.objects.order_by("-started_at").values("name", "status", "started_at").first()

@@ -1,4 +1,4 @@
-"""Time every monitoring endpoint over a million predictions, and the original loop over 1,000 MLflow runs.
+"""Time every monitoring endpoint over a million predictions, and the baseline: a Python loop over 1,000 MLflow runs.
 
 Fills a database with ``--rows`` predictions spread over ``--days`` days (bulk
 insert: executemany on SQLite, COPY on PostgreSQL) with realistic distributions:
@@ -13,8 +13,8 @@ The monitoring rollups are then refreshed as the periodic task does (timed: the 
 refresh over all rows, then an incremental one), every /api/v1/mlops/ endpoint is requested through Django's test client as a
 staff user (``--repeats`` timed requests after one warm-up) and its median and p95
 reported; the drift report over all rows is computed and timed on its own. Finally
-the original design's approach is timed on the same machine: 1,000 MLflow runs (one
-per prediction, as the original logged them) searched and looped over in Python to
+the baseline (the student project's approach) is timed on the same machine: 1,000 MLflow
+runs (one per prediction) searched and looped over in Python to
 build the same overview.
 
     .venv/bin/python bench/monitoring_at_scale.py [--rows 1000000] [--database-url URL] [--reuse]
@@ -52,7 +52,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=None, help="database to fill (default: SQLite in a temporary folder)")
     parser.add_argument("--workdir", default=None, help="folder for the SQLite file and MLflow store (default: temporary)")
     parser.add_argument("--repeats", type=int, default=20, help="timed requests per endpoint (default 20)")
-    parser.add_argument("--seed-runs", type=int, default=1000, help="MLflow runs for the original approach (default 1000)")
+    parser.add_argument("--seed-runs", type=int, default=1000, help="MLflow runs for the baseline loop (default 1000)")
     parser.add_argument("--reuse", action="store_true", help="keep the predictions if the database already holds --rows of them")
     return parser.parse_args()
 
@@ -325,11 +325,11 @@ def time_drift_report(days: int) -> float:
     return elapsed
 
 
-# --- the original approach ------------------------------------------------------------------------------
+# --- the baseline: a loop over MLflow runs ------------------------------------------------------------------------------
 
 
 def seed_runs_create(count: int) -> str:
-    """One MLflow run per prediction, as the original logged them (params food_name, user_id; metrics confidence, latency)."""
+    """One MLflow run per prediction, as the baseline logs them (params food_name, user_id; metrics confidence, latency)."""
     from mlflow.entities import Metric, Param
 
     from mlops.tracking import get_client
@@ -353,7 +353,7 @@ def seed_runs_create(count: int) -> str:
 
 
 def seed_overview(experiment: str, count: int) -> dict:
-    """The original /metrics: search the last ``count`` runs and loop over them in Python."""
+    """The baseline /metrics: search the last ``count`` runs and loop over them in Python."""
     from mlops.tracking import get_client
 
     runs = get_client().search_runs([experiment], max_results=count, order_by=["attributes.start_time DESC"])
@@ -408,7 +408,7 @@ def main() -> int:
         results.append((name, timing))
         print(f"  {name:<40} median {timing['median'] * 1000:7.1f} ms   p95 {timing['p95'] * 1000:7.1f} ms", flush=True)
 
-    print(f"\ncreating {args.seed_runs} MLflow runs for the original approach ...", flush=True)
+    print(f"\ncreating {args.seed_runs} MLflow runs for the baseline loop ...", flush=True)
     experiment = seed_runs_create(args.seed_runs)
     seed_timings = []
     for _ in range(5):
@@ -429,9 +429,9 @@ def main() -> int:
     buffer.write(f"| drift report over all rows (compute, store, MLflow run) | {drift_seconds * 1000:.0f} | | <= 2 s: {drift_verdict} |\n")
     refresh = f"{rollup_seconds * 1000:.0f} / {incremental_seconds * 1000:.0f}"
     buffer.write(f"| rollup refresh (periodic task): first over all rows / next | {refresh} | | |\n")
-    buffer.write(f"| original: search + Python loop over {args.seed_runs} MLflow runs | {seed_median * 1000:.1f} | | |\n")
+    buffer.write(f"| baseline: search + Python loop over {args.seed_runs} MLflow runs | {seed_median * 1000:.1f} | | |\n")
     buffer.write(
-        f"\nmetrics over {args.rows:,} rows from SQL: {ours * 1000:.1f} ms; the original over {args.seed_runs} runs: "
+        f"\nmetrics over {args.rows:,} rows from SQL: {ours * 1000:.1f} ms; the baseline loop over {args.seed_runs} runs: "
         f"{seed_median * 1000:.1f} ms ({seed_median / ours:.1f}x slower, on {args.rows / args.seed_runs:,.0f}x fewer predictions).\n"
     )
     print(buffer.getvalue())

@@ -10,6 +10,6 @@ class MlopsConfig(AppConfig):
 
         from predictions.models import Prediction
 
-        from .metrics import prediction_saved
+        from .prometheus import prediction_saved
 
-        post_save.connect(prediction_saved, sender=Prediction, dispatch_uid="mlops.metrics.prediction_saved")
+        post_save.connect(prediction_saved, sender=Prediction, dispatch_uid="mlops.prometheus.prediction_saved")

@@ -51,8 +51,7 @@ def dashboard_context(*, days: int, model_version: str | None) -> dict:
         "served": served,
         "performance": performance,
         "calibration": calibration,
-        # The scheduled report, as the alert rules read it (on-demand API reports may use other windows).
-        "drift": DriftReport.objects.filter(results__scheduled=True).order_by("-created_at").first(),
+        "drift": DriftReport.objects.latest_scheduled(),
         "open_alerts": list(Alert.objects.filter(status=Alert.Status.OPEN).select_related("rule")),
         "model_events": list(ModelEvent.objects.order_by("-created_at")[:8]),
         "failed_jobs": list(JobRun.objects.filter(status=JobRun.Status.FAILED).order_by("-started_at")[:5]),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +24,8 @@ from predictions.models import Food, Prediction
 
 from . import tracking
 from .drift import INSUFFICIENT_DATA, DriftAnalysis, DriftConfig, WindowSample, drift_analyse
-from .models import DriftReport, JobRun
+from .jobs import Job, job_failure_record, job_recorded
+from .models import DriftReport
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +253,7 @@ def drift_report_compute(
         drift_score=analysis.drift_score,
         verdict=analysis.verdict,
         results=_finite_or_none(results),
+        scheduled=scheduled,
     )
     return report
 
@@ -273,7 +274,7 @@ def drift_report_metrics(report: DriftReport) -> dict[str, float]:
 
 
 def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
-    """Log the report as an MLflow run (run_type=drift) and remember its id; None and a failed JobRun if MLflow is down."""
+    """Log the report as an MLflow run (run_type=drift) and remember its id; None and a failed job record if MLflow is down."""
     try:
         run_id = tracking.drift_run_log(
             report_id=report.pk,
@@ -293,13 +294,7 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
         )
     except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
         logger.warning("Drift report %s stored but not logged to MLflow: %s", report.pk, exc)
-        JobRun.objects.create(
-            name="drift_report_mlflow",
-            status=JobRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=str(exc)[:2000],
-            details={"drift_report_id": report.pk},
-        )
+        job_failure_record(Job.DRIFT_REPORT_MLFLOW, error=str(exc), details={"drift_report_id": report.pk})
         return None
     DriftReport.objects.filter(pk=report.pk).update(mlflow_run_id=run_id)
     report.mlflow_run_id = run_id
@@ -308,29 +303,18 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
 
 def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
     """The periodic report: the last NUTRILEARN_DRIFT_RECENT_DAYS against the NUTRILEARN_DRIFT_BASELINE_DAYS before them,
-    stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" JobRun).
+    stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" record).
 
-    Recorded as a JobRun ("drift_report"); an unexpected error marks the JobRun failed and is raised again.
+    Recorded as a ``Job.DRIFT_REPORT`` run; an unexpected error marks it failed and is raised again.
     """
     now = now or timezone.now()
     recent_start = now - timedelta(days=settings.NUTRILEARN_DRIFT_RECENT_DAYS)
     baseline_start = recent_start - timedelta(days=settings.NUTRILEARN_DRIFT_BASELINE_DAYS)
-    job = JobRun.objects.create(name="drift_report")
-    try:
+    with job_recorded(Job.DRIFT_REPORT) as record:
         report = drift_report_compute(
             baseline_start=baseline_start, baseline_end=recent_start, recent_start=recent_start, recent_end=now, scheduled=True
         )
         drift_report_log_to_mlflow(report=report)
-    except Exception as exc:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000],
-            traceback=traceback.format_exc()[-20000:],
-        )
-        raise
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        items=report.results.get("recent_predictions", 0),
-        details={"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id},
-    )
+        record.items = report.results.get("recent_predictions", 0)
+        record.details = {"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id}
     return report

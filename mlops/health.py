@@ -41,9 +41,10 @@ def model_ready() -> tuple[bool, str]:
     return True, detail
 
 
-# Thresholds of the original design: response time target < 2 s average (alert > 5 s),
-# error rate target < 5 % (alert > 10 %). Errors are server failures: rejected uploads are
-# bad input from clients and never make the system unhealthy.
+# The service targets the health status is judged against (and the default alert rules fire on):
+# average response time < 2 s (unhealthy above 5 s), error rate < 5 % (unhealthy above 10 %).
+# Errors are server failures: rejected uploads are bad input from clients and never make the
+# system unhealthy.
 DEGRADED_AVG_SECONDS = 2.0
 UNHEALTHY_AVG_SECONDS = 5.0
 DEGRADED_ERROR_RATE_PERCENT = 5.0
@@ -52,7 +53,7 @@ WORKER_STALE_AFTER = timedelta(minutes=15)
 
 
 def health_status(*, total_requests: int, avg_response_time_seconds: float | None, error_rate_percent: float) -> str:
-    """healthy / degraded / unhealthy by the original thresholds; unknown without requests.
+    """healthy / degraded / unhealthy against the service targets above; unknown without requests.
 
     ``error_rate_percent`` is the share of requests that failed on the server (not rejected uploads).
     """
@@ -101,7 +102,10 @@ def broker_state() -> dict:
 
 
 def worker_state() -> dict:
-    """The worker is taken as alive when a background job started recently (the periodic sweeper runs every few minutes)."""
+    """The worker is taken as alive when a background job started recently.
+
+    The rollups refresh records a run every NUTRILEARN_ROLLUP_SECONDS (5 minutes by default).
+    """
     from .models import JobRun
 
     latest = JobRun.objects.order_by("-started_at").values("name", "status", "started_at").first()
@@ -137,7 +141,7 @@ def mirror_state(*, stale_after_seconds: float = 900) -> dict:
 
 
 def system_health(*, start: datetime, end: datetime, model_version: str | None = None, components: bool = True) -> dict:
-    """Request statistics of the window with a status by the original thresholds, the state of each component and advice."""
+    """Request statistics of the window with a status against the service targets, the state of each component and advice."""
     from .selectors import request_stats
 
     stats = request_stats(start=start, end=end, model_version=model_version)

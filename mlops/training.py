@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_efficientnet_lite0, food_key
 
-from .evaluation import ClassificationReport, classification_report
+from .classification_metrics import ClassificationReport, classification_report
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 TEST_DIR_NAMES = ("test", "val", "valid", "validation")

@@ -87,7 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "mlops.metrics.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
+    "mlops.prometheus.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,14 +248,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # MLflow store (one writer at a time) consume it with exactly one process:
 #   celery -A nutrilearn worker -Q mlflow -c 1     (and another worker for -Q celery)
 # With an `mlflow server` the queue may have several consumers.
+# Everything else (alert checks and webhook deliveries, rollups, the sweeper) goes to the default "celery" queue.
 CELERY_TASK_ROUTES = {
     "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
-    "mlops.tasks.drift_report_task": {"queue": "mlflow"},
+    "mlops.tasks.drift_report_scheduled": {"queue": "mlflow"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
-    "drift-report": {"task": "mlops.tasks.drift_report_task", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
-    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate_task", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
+    "drift-report": {"task": "mlops.tasks.drift_report_scheduled", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
+    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
     # Daily rollups that the all-data monitoring reads (mlops/rollups.py); also the worker's heartbeat.
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
 }
@@ -276,10 +277,17 @@ NUTRILEARN_DRIFT_MMD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_MMD_PERMUTATIONS", 
 NUTRILEARN_DRIFT_FOOD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_FOOD_PERMUTATIONS", 2000)  # food test; smallest p = 1/2001
 NUTRILEARN_DRIFT_SEED = envint("NUTRILEARN_DRIFT_SEED", 0)
 
+# Records of successful background jobs (mlops/jobs.py: mirror batches, rollup refreshes, alert checks,
+# drift reports) are kept this long; failed ones stay. NUTRILEARN_MIRROR_JOB_RETENTION_DAYS is the
+# earlier name of this variable, still read when the new one is not set.
+NUTRILEARN_JOB_RETENTION_DAYS = envint("NUTRILEARN_JOB_RETENTION_DAYS", envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7))
+
 # Alerts (mlops/alerts.py): a rule with fewer requests or predictions than this in its window does not fire.
 NUTRILEARN_ALERT_MIN_SAMPLES = envint("NUTRILEARN_ALERT_MIN_SAMPLES", 20)
 NUTRILEARN_ALERT_EMAIL_TO = envstr("NUTRILEARN_ALERT_EMAIL_TO", "")  # default recipients of the default rules
 NUTRILEARN_ALERT_WEBHOOK_URL = envstr("NUTRILEARN_ALERT_WEBHOOK_URL", "")
+# Webhooks are delivered by the task mlops.tasks.alert_webhook_deliver: up to MAX_ATTEMPTS attempts, the
+# n-th retry after a random wait of up to BACKOFF_SECONDS x 2^(n-1) (whole seconds, at least 1; read at worker start).
 NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS = envfloat("NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS", 5.0)
 NUTRILEARN_WEBHOOK_MAX_ATTEMPTS = envint("NUTRILEARN_WEBHOOK_MAX_ATTEMPTS", 3)
 NUTRILEARN_WEBHOOK_BACKOFF_SECONDS = envfloat("NUTRILEARN_WEBHOOK_BACKOFF_SECONDS", 1.0)
@@ -307,9 +315,6 @@ NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
 NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
-# Successful background jobs (one JobRun per mirror batch, rollup refresh, alert check, drift
-# report) are kept this long; failed ones stay. The name predates the other jobs.
-NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
 # A published mirror task not started after this long is taken as lost, and the next upload or the
 # sweeper publishes another (at most one mirror task waits in the queue otherwise).
 NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = envfloat("NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS", 60.0)
@@ -322,10 +327,9 @@ MLFLOW_ARTIFACT_ROOT = envstr("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow" / "art
 MLFLOW_EXPERIMENT_NAME = envstr("MLFLOW_EXPERIMENT_NAME", "nutrilearn-food-recognition")
 MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-classifier")
 # Where the served model comes from: "registry" (the version behind alias `champion`,
-# falling back to the bundled weights with the reason recorded) or "bundled" only.
+# falling back to the bundled weights with the reason recorded) or "bundled" only
+# (any other value fails the system check nutrilearn.E004).
 NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
-if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
-    raise ImproperlyConfigured(f"NUTRILEARN_MODEL_SOURCE must be 'registry' or 'bundled', got {NUTRILEARN_MODEL_SOURCE!r}")
 # How often each serving process checks the champion alias (0 = never after the first load).
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 # Downloaded model artefacts, one folder per weights sha256.

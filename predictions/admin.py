@@ -82,18 +82,14 @@ class MirrorStateFilter(admin.SimpleListFilter):
         return [("mirrored", "mirrored"), ("pending", "pending"), ("failing", "failing, retried"), ("poison", "given up")]
 
     def queryset(self, request, queryset):
-        from django.conf import settings
-
-        bound = settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-        waiting = queryset.filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
         if self.value() == "mirrored":
             return queryset.filter(mirrored_at__isnull=False)
         if self.value() == "pending":
-            return waiting.filter(mirror_error="")
+            return queryset.unmirrored().filter(mirror_error="")
         if self.value() == "failing":
-            return waiting.exclude(mirror_error="").filter(mirror_attempts__lt=bound)
+            return queryset.mirror_pending().exclude(mirror_error="")
         if self.value() == "poison":
-            return waiting.filter(mirror_attempts__gte=bound)
+            return queryset.mirror_given_up()
         return queryset
 
 

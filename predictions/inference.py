@@ -265,3 +265,25 @@ def smoke_test_image(size: int = 256) -> Image.Image:
     blue = np.where(disc, 0.9, 0.2 * red)
     pixels = np.stack([red, green * 0.8, blue], axis=-1)
     return Image.fromarray((pixels * 255).astype(np.uint8), mode="RGB")
+
+
+def recognise_photos(
+    classifier: FoodClassifier, paths: list[Path], *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False
+) -> list[str | None]:
+    """The food key the classifier names for each photo file (None: no food recognised), in batches (evaluation on a dataset)."""
+    from tqdm import tqdm
+
+    predicted: list[str | None] = []
+    with tqdm(total=len(paths), desc="evaluating", unit="img", disable=not progress) as bar:
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start : start + batch_size]
+            images = []
+            for path in chunk:
+                with Image.open(path) as image:
+                    images.append(classifier.preprocess(image.convert("RGB")))
+            probabilities, pooled = classifier.forward(torch.stack(images))
+            for row in range(len(chunk)):
+                recognition = classifier.interpret(probabilities[row], pooled[row], food_mass_threshold=food_mass_threshold, top_k=1)
+                predicted.append(recognition.food_key)
+            bar.update(len(chunk))
+    return predicted

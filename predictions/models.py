@@ -73,9 +73,26 @@ def feedback_true_label(
     return food_key(text) or text.lower()
 
 
+def mirror_given_up_condition() -> Q:
+    """Of the unmirrored predictions, those MLflow refused ``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` times (the one definition of "given up")."""
+    return Q(mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS)
+
+
 class PredictionQuerySet(models.QuerySet):
     def ok(self):
         return self.filter(status=Prediction.Status.OK)
+
+    def unmirrored(self):
+        """Successful predictions not in MLflow yet, pending or given up: the rows of the partial index prediction_unmirrored_idx."""
+        return self.filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
+
+    def mirror_pending(self):
+        """Unmirrored predictions the mirror still tries to send."""
+        return self.unmirrored().exclude(mirror_given_up_condition())
+
+    def mirror_given_up(self):
+        """Unmirrored predictions the mirror gave up on: kept and shown (admin, health), retried only when staff ask."""
+        return self.unmirrored().filter(mirror_given_up_condition())
 
     def owned_by(self, *, user, session_key: str | None):
         if user is not None and user.is_authenticated:

@@ -198,10 +198,6 @@ class ModelHolder:
             finally:
                 close_old_connections()
 
-    def replace(self, model: ServedModel) -> None:
-        with self._lock:
-            self._model = model
-
     def loaded(self) -> ServedModel | None:
         return self._model
 

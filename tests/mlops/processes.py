@@ -196,3 +196,18 @@ def worker_environment(*, database: str, broker_url: str, tracking_uri: str, art
     )
     env.update(extra)
     return env
+
+
+def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra: str) -> CeleryWorker:
+    """A Celery worker (with embedded beat) on this test's database, the given Redis and MLflow store; ``extra`` settings by env."""
+    from django.db import connection
+
+    env = worker_environment(
+        database=database_url(connection.settings_dict),
+        broker_url=broker.url,
+        tracking_uri=tracking_uri,
+        artifacts=tmp_path / "artifacts",
+        var_dir=tmp_path / "var",
+        **extra,
+    )
+    return CeleryWorker(tmp_path, env).start()

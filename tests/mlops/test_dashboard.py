@@ -87,9 +87,10 @@ def test_the_dashboard_shows_the_latest_scheduled_drift_report(client):
         verdict="drift",
         drift_detected=True,
         drift_score=0.31,
-        results={"scheduled": True, "recommendation": "Food mix changed: review recent photos."},
+        scheduled=True,
+        results={"recommendation": "Food mix changed: review recent photos."},
     )
-    DriftReport.objects.create(**windows, recent_end=now, verdict="no_drift", results={"scheduled": False})
+    DriftReport.objects.create(**windows, recent_end=now, verdict="no_drift", scheduled=False)
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw-ops-123456"))
 
     page = client.get("/mlops/").content.decode()

@@ -78,7 +78,7 @@ def mlflow_steps(stack: ProductionStack) -> list[int]:
     client = MlflowClient(tracking_uri=stack.mlflow.url)
     experiment = client.get_experiment_by_name("nutrilearn-food-recognition")
     runs = client.search_runs([experiment.experiment_id], filter_string="tags.run_type = 'serving'")
-    return sorted(metric.step for run in runs for metric in client.get_metric_history(run.info.run_id, "confidence"))
+    return sorted(metric.step for run in runs for metric in client.get_metric_history(run.info.run_id, "processing_time_seconds"))
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -54,12 +54,12 @@ def predict(stack: ProductionStack, photo: bytes, probe: str = "") -> tuple[int,
     return json_request(f"{stack.url}/api/v1/predict{probe}", data=body, headers={"Content-Type": content_type})
 
 
-def confidence_steps(stack: ProductionStack) -> list[int]:
-    """Every mirrored confidence point's step in every serving run (a prediction mirrored twice would appear twice)."""
+def mirrored_steps(stack: ProductionStack) -> list[int]:
+    """Every mirrored latency point's step in every serving run (every prediction has one; twice would show twice)."""
     client = MlflowClient(tracking_uri=stack.mlflow.url)
     experiment = client.get_experiment_by_name("nutrilearn-food-recognition")
     runs = client.search_runs([experiment.experiment_id], filter_string="tags.run_type = 'serving'")
-    return sorted(metric.step for run in runs for metric in client.get_metric_history(run.info.run_id, "confidence"))
+    return sorted(metric.step for run in runs for metric in client.get_metric_history(run.info.run_id, "processing_time_seconds"))
 
 
 def test_real_photos_are_recognised_mirrored_once_and_counted(stack, coffee_png, cat_png):
@@ -69,13 +69,13 @@ def test_real_photos_are_recognised_mirrored_once_and_counted(stack, coffee_png,
     foods = [body["prediction"]["food"]["key"] if body["prediction"]["food"] else None for _, body in answers]
     assert foods == ["espresso"] * 4 + [None, None]
     ids = sorted(body["prediction"]["id"] for _, body in answers)
-    wait_for(lambda: confidence_steps(stack) == ids, timeout=120, interval=1, what="the six predictions mirrored into MLflow")
+    wait_for(lambda: mirrored_steps(stack) == ids, timeout=120, interval=1, what="the six predictions mirrored into MLflow")
     token = stack.staff_token()
     status, monitoring = json_request(f"{stack.url}/api/v1/mlops/monitoring/predictions", headers={"Authorization": f"Token {token}"})
     assert status == 200
     assert monitoring["data"]["total_predictions"] == 6
     time.sleep(3)  # a late duplicate would show up here
-    assert confidence_steps(stack) == ids
+    assert mirrored_steps(stack) == ids
 
 
 def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coffee_png):

@@ -289,12 +289,21 @@ def _confidence_statistics(stats: dict) -> dict:
     return {"count": count, "mean": mean, "std": math.sqrt(variance), "min": stats["confidence_min"], "max": stats["confidence_max"]}
 
 
+def top_foods_mapping(ranked: list[dict]) -> dict[str, int]:
+    """Food display name -> count, most frequent first (names shared by two foods are summed)."""
+    mapping: dict[str, int] = {}
+    for row in ranked:
+        mapping[row["name"]] = mapping.get(row["name"], 0) + row["count"]
+    return mapping
+
+
 def metrics_overview(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """The seed's /metrics body: overview, confidence, top foods and predictions by day, over successful predictions."""
     window = {"start": start, "end": end, "model_version": model_version}
     by_food = rollups.ok_stats_by("food_id", **window)
     by_day = rollups.ok_stats_by("day", **window)
     confidence = _confidence_statistics(rollups.ok_stats_by(None, **window))
+    ranked = _food_ranking(by_food, limit=10)
     return {
         "overview": {
             "total_predictions": sum(stats["count"] for stats in by_day.values()),
@@ -303,7 +312,9 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
             "unique_users": users_of(**window)["unique_users"],
         },
         "confidence": {"avg": confidence["mean"], "min": confidence["min"], "max": confidence["max"]},
-        "top_foods": _food_ranking(by_food, limit=10),
+        # The seed's shape (a mapping name -> count, which its dashboard reads with Object.entries); the ranked rows beside it.
+        "top_foods": top_foods_mapping(ranked),
+        "top_foods_ranked": ranked,
         "predictions_by_day": {day: by_day[day]["count"] for day in sorted(by_day)},
     }
 
@@ -676,7 +687,9 @@ def model_versions_with_evaluations(
                 "run_id": evaluation.mlflow_run_id if evaluation and evaluation.mlflow_run_id else source_run_id,
                 "model_version": version,
                 "model_name": ref.name if ref else evaluation.model_name,
-                "timestamp": evaluation.created_at if evaluation else None,
+                # Never null (the seed's dashboard renders new Date(timestamp)): the latest evaluation, else the registration.
+                "timestamp": evaluation.created_at if evaluation else ref.created_at,
+                "registered_at": ref.created_at if ref else None,
                 "metrics": {
                     name: (getattr(evaluation, name) if evaluation else None) for name in ("accuracy", "precision", "recall", "f1_score")
                 },

@@ -42,8 +42,8 @@ def component_states() -> dict:
     return states
 
 
-def _periods(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Hours for windows up to two days, UTC days beyond."""
+def _periods(start: datetime, end: datetime) -> list[tuple[datetime, datetime, bool]]:
+    """Hours for windows up to two days, UTC days beyond: (start, end, whole) where ``whole`` is a full hour or day."""
     step = timedelta(hours=1) if end - start <= HOURLY_UP_TO else timedelta(days=1)
     if step == timedelta(days=1):
         cursor = start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -51,7 +51,8 @@ def _periods(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         cursor = start.replace(minute=0, second=0, microsecond=0)
     periods = []
     while cursor < end:
-        periods.append((max(cursor, start), min(cursor + step, end)))
+        whole = cursor >= start and cursor + step <= end
+        periods.append((max(cursor, start), min(cursor + step, end), whole))
         cursor += step
     return periods
 
@@ -59,13 +60,15 @@ def _periods(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
 def latency_by_period(*, start: datetime, end: datetime, model_version: str | None, now: datetime | None = None) -> list[dict]:
     """p50 and p95 request latency (``selectors.percentile``, the API's definition) per hour or UTC day of [start, end).
 
-    Periods that are over are cached (their rows no longer change); only the current one is measured on every call.
+    Whole hours or days that are over are cached (their rows no longer change); the partial
+    periods at the window's ends are measured on every call.
     """
     now = now or timezone.now()
     points = []
-    for period_start, period_end in _periods(start, end):
+    for period_start, period_end, whole in _periods(start, end):
+        cacheable = whole and period_end <= now
         key = f"mlops-pages:latency:{model_version or ''}:{period_start.isoformat()}:{period_end.isoformat()}"
-        point = cache.get(key) if period_end <= now else None
+        point = cache.get(key) if cacheable else None
         if point is None:
             rows = selectors.predictions_in_window(start=period_start, end=period_end, model_version=model_version)
             count = rows.filter(processing_time_seconds__isnull=False).count()
@@ -75,7 +78,7 @@ def latency_by_period(*, start: datetime, end: datetime, model_version: str | No
                 "p50": selectors.percentile(rows, field="processing_time_seconds", fraction=0.5, count=count),
                 "p95": selectors.percentile(rows, field="processing_time_seconds", fraction=0.95, count=count),
             }
-            if period_end <= now:
+            if cacheable:
                 cache.set(key, point, 24 * 3600)
         points.append(point)
     return points

@@ -134,7 +134,9 @@ def models_context(filters: PageFilters, *, version: str | None, compare: str | 
             figure_slot("evaluation-history", charts.accuracy_history(performance["history"]), "No evaluations in this window."),
             figure_slot(
                 "reliability",
-                charts.reliability_diagram(calibrated["reliability"]) if calibrated else None,
+                charts.reliability_diagram(calibrated["reliability"], title=f"Reliability of v{selected} (from feedback)")
+                if calibrated
+                else None,
                 "No feedback yet: calibration appears once users answer 'Was this right?'.",
             ),
             figure_slot(

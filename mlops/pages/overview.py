@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from .. import charts, health, selectors
+from .. import charts, health, rollups, selectors
 from ..alerts import drift_report_latest
 from ..models import Alert
 from .cards import HIGHER_IS_BETTER, LOWER_IS_BETTER, NEUTRAL, card_compare, card_now
@@ -17,6 +17,7 @@ from .filters import PageFilters
 
 COMPONENTS_CACHE_SECONDS = 30
 HOURLY_UP_TO = timedelta(days=2)
+CONFIDENCE_BINS = 10
 
 
 def _period_figures(window: dict) -> dict:
@@ -194,7 +195,11 @@ def overview_context(filters: PageFilters) -> dict:
         avg_response_time_seconds=now_requests["avg_response_time_seconds"],
         error_rate_percent=now_requests["error_rate_percent"],
     )
-    histogram = selectors.confidence_histogram(**filters.window())
+    # The histogram's bins as the API's (sums of the rollup's 0.01-wide bins), without its median: the page does not show it.
+    fine = rollups.confidence_fine_bins(**filters.window())
+    width = rollups.FINE_BINS // CONFIDENCE_BINS
+    counts = [sum(fine[index * width : (index + 1) * width]) for index in range(CONFIDENCE_BINS)]
+    labels = [f"{index / CONFIDENCE_BINS:.2f}-{(index + 1) / CONFIDENCE_BINS:.2f}" for index in range(CONFIDENCE_BINS)]
     drift = drift_report_latest()
     return {
         "cards": cards,
@@ -220,7 +225,7 @@ def overview_context(filters: PageFilters) -> dict:
             ),
             figure_slot(
                 "confidence",
-                charts.confidence_histogram(histogram["bins"], histogram["counts"]),
+                charts.confidence_histogram(labels, counts),
                 "No successful predictions in this window: no confidence to show.",
             ),
             figure_slot("foods", charts.top_foods(current["overview"]["top_foods_ranked"]), "No foods recognised in this window yet."),

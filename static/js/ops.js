@@ -68,6 +68,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
+    var box = document.getElementById("filter-box");
+    // On a phone the filters fold away under their one-line summary; a tap opens them.
+    if (box && window.matchMedia("(max-width: 600px)").matches) box.open = false;
     var form = document.getElementById("filters");
     if (form) keepFiltersInUrl(form);
     var footer = document.getElementById("refresh-status");

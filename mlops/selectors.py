@@ -91,15 +91,18 @@ def _window_minutes(start: datetime | None, end: datetime | None, first: datetim
     return (end - start).total_seconds() / 60
 
 
-def request_stats(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+def request_stats(
+    *, start: datetime | None, end: datetime | None, model_version: str | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
+) -> dict:
     """Request count, errors (5xx failures) apart from rejections (4xx bad input), their rates and latency percentiles in [start, end).
 
     An error is a request that failed on the server: ``error_count`` and
     ``error_rate_percent`` count those, and drive health and the error-rate alert;
     rejected uploads are the client's mistake, reported as ``client_error_count`` and
     ``client_error_rate_percent``. Latency is the recorded processing time of every
-    request that has one. Rejected and failed requests carry no model version, so a
-    version filter counts only its successful requests.
+    request that has one; each percentile is a sorted read of the window, so a caller may ask
+    for fewer of p50, p95, p99 (``percentiles``; the others are None). Rejected and failed
+    requests carry no model version, so a version filter counts only its successful requests.
     """
     queryset = predictions_in_window(start=start, end=end, model_version=model_version)
     aggregates = {
@@ -124,9 +127,12 @@ def request_stats(*, start: datetime | None, end: datetime | None, model_version
         "error_rate_percent": round(100.0 * totals["server_errors"] / total, 4) if total else 0.0,
         "client_error_rate_percent": round(100.0 * totals["client_errors"] / total, 4) if total else 0.0,
         "avg_response_time_seconds": totals["avg_latency"],
-        "p50_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.50, count=timed),
-        "p95_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.95, count=timed),
-        "p99_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.99, count=timed),
+        **{
+            f"p{rank}_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=rank / 100, count=timed)
+            if rank in percentiles
+            else None
+            for rank in (50, 95, 99)
+        },
         "throughput_per_minute": round(total / minutes, 4) if minutes else 0.0,
     }
 

@@ -20,13 +20,32 @@ HOURLY_UP_TO = timedelta(days=2)
 CONFIDENCE_BINS = 10
 
 
+PREVIOUS_CACHE_SECONDS = 300
+
+
 def _period_figures(window: dict) -> dict:
-    overview = selectors.metrics_overview(**window)
     return {
-        "overview": overview,
-        "requests": selectors.request_stats(**window),
+        "overview": selectors.metrics_overview(**window),
+        "requests": selectors.request_stats(**window, percentiles=(50, 95)),
         "labels": selectors.feedback_predictions(**window).count(),
     }
+
+
+def _previous_period_figures(filters: PageFilters) -> dict:
+    """The figures of the period before the window, its ends rounded down to the minute and cached for a few minutes.
+
+    That period is over, so its figures change only as "the last N days" slides: a comparison may lag by up to a minute
+    of traffic at its edges, and the Overview costs one period's queries instead of two.
+    """
+    window = filters.previous_window()
+    window["start"] = window["start"].replace(second=0, microsecond=0)
+    window["end"] = window["end"].replace(second=0, microsecond=0)
+    key = f"mlops-pages:previous:{window['model_version'] or ''}:{window['start'].isoformat()}:{window['end'].isoformat()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = _period_figures(window)
+        cache.set(key, figures, PREVIOUS_CACHE_SECONDS)
+    return figures
 
 
 def component_states() -> dict:
@@ -96,7 +115,7 @@ def _backlog_level(backlog: dict) -> str:
 def overview_context(filters: PageFilters) -> dict:
     """Cards, health, open alerts, the latest drift verdict and the traffic charts of the filtered window."""
     current = _period_figures(filters.window())
-    previous = _period_figures(filters.previous_window())
+    previous = _previous_period_figures(filters)
     now_overview, before_overview = current["overview"]["overview"], previous["overview"]["overview"]
     now_requests, before_requests = current["requests"], previous["requests"]
     period = f"{filters.length.days} days" if filters.length >= timedelta(days=2) else "period"

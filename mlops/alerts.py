@@ -172,3 +172,26 @@ def alerts_evaluate_job() -> dict[str, int]:
         if not changed:
             record.forget_if_succeeded()
     return counts
+
+
+class AlertAcknowledgeRefused(Exception):
+    """The alert cannot be acknowledged (it is resolved, or already acknowledged)."""
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    """Record that ``user`` has taken the open alert on (who and when); the first acknowledgement stands.
+
+    A conditional UPDATE, so two people acknowledging at once leave one name. Raises
+    AlertAcknowledgeRefused for a resolved or already acknowledged alert.
+    """
+    now = timezone.now()
+    updated = Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=user
+    )
+    alert.refresh_from_db()
+    if not updated:
+        if alert.status != Alert.Status.OPEN:
+            raise AlertAcknowledgeRefused(f"Alert {alert.pk} ({alert.rule.name}) is resolved: there is nothing to acknowledge.")
+        who = alert.acknowledged_by.get_username() if alert.acknowledged_by else "someone"
+        raise AlertAcknowledgeRefused(f"Alert {alert.pk} was already acknowledged by {who} at {alert.acknowledged_at:%Y-%m-%d %H:%M} UTC.")
+    return alert

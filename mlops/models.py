@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -192,6 +193,10 @@ class Alert(models.Model):
     value = models.FloatField(null=True, blank=True)
     last_value = models.FloatField(null=True, blank=True)
     message = models.TextField(blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Who took the alert on."
+    )
 
     class Meta:
         ordering = ["-opened_at"]

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -53,6 +54,7 @@ class VersionRef:
     run_id: str
     aliases: tuple[str, ...] = ()
     tags: dict = dataclasses.field(default_factory=dict)
+    created_at: datetime | None = None  # when the version was registered
 
 
 def model_name() -> str:
@@ -122,6 +124,7 @@ def _ref(model_version) -> VersionRef:
         run_id=model_version.run_id or "",
         aliases=tuple(model_version.aliases or ()),
         tags=dict(model_version.tags),
+        created_at=datetime.fromtimestamp(model_version.creation_timestamp / 1000, tz=UTC) if model_version.creation_timestamp else None,
     )
 
 

@@ -95,7 +95,8 @@ Timestamp = serializers.DateTimeField
 ExperimentsEnvelope = envelope("MlopsExperiments", {"experiments": FreeForm(), "tracking_uri": serializers.CharField()})
 RunsEnvelope = envelope("MlopsRuns", {"runs": FreeForm(), "total": serializers.IntegerField(), "limit": serializers.IntegerField()})
 MetricsEnvelope = envelope(
-    "MlopsMetrics", {"metrics": FreeForm(help_text="overview, confidence, top_foods, predictions_by_day, timestamp")}
+    "MlopsMetrics",
+    {"metrics": FreeForm(help_text="overview, confidence, top_foods (name -> count), top_foods_ranked, predictions_by_day, timestamp")},
 )
 ModelVersionsEnvelope = envelope("MlopsModelVersions", {"model_versions": FreeForm(), "total": serializers.IntegerField()})
 RegisterModelEnvelope = envelope(

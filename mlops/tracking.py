@@ -79,6 +79,19 @@ def experiment_ensure() -> str:
         return experiment.experiment_id
 
 
+def run_ui_url(run_id: str) -> str | None:
+    """The run's page in the MLflow UI at ``NUTRILEARN_MLFLOW_UI_URL``; None without a run id, a UI address or a reachable store."""
+    base = settings.NUTRILEARN_MLFLOW_UI_URL.rstrip("/")
+    if not run_id or not base:
+        return None
+    try:
+        with _named_errors("read the experiment"):
+            experiment = experiment_id()
+    except (TrackingUnavailable, TrackingRejected):
+        return None
+    return f"{base}/#/experiments/{experiment}/runs/{run_id}"
+
+
 def reset_client() -> None:
     """Forget the cached client and experiment id (after settings change, in tests)."""
     get_client.cache_clear()

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "axes",
+    "drf_spectacular_sidecar",
     "predictions",
     "mlops",
 ]
@@ -336,6 +337,8 @@ NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
 # minutes; workers fail fast and Celery's retry with backoff does the waiting.
+# Where people open the MLflow UI (links from the MLOps pages to a prediction's run); empty: no links.
+NUTRILEARN_MLFLOW_UI_URL = envstr("NUTRILEARN_MLFLOW_UI_URL", "http://127.0.0.1:5000")
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
 MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 
@@ -360,6 +363,8 @@ else:
 NUTRILEARN_PREDICT_RATE = envstr("NUTRILEARN_PREDICT_RATE", "30/minute")
 # After the cache failed to answer, uploads skip throttling for this long (per process).
 NUTRILEARN_CACHE_BACKOFF_SECONDS = envfloat("NUTRILEARN_CACHE_BACKOFF_SECONDS", 30.0)
+# The MLOps pages re-read their figures every this many seconds while open (0: never).
+NUTRILEARN_PAGE_REFRESH_SECONDS = envint("NUTRILEARN_PAGE_REFRESH_SECONDS", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -377,6 +382,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package: served from static, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # HTTPS hardening: on by default outside debug, so that `manage.py check --deploy` is clean.

@@ -78,6 +78,19 @@ def mirror_given_up_condition() -> Q:
     return Q(mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS)
 
 
+# Named conditions shared by the admin filters and the MLOps pages (bands as ``Prediction.confidence_band``).
+CONFIDENCE_BANDS: dict[str, tuple[str, Q]] = {
+    "good": ("good (> 90 %)", Q(confidence__gt=0.9)),
+    "acceptable": ("acceptable (80–90 %)", Q(confidence__gte=0.8, confidence__lte=0.9)),
+    "low": ("low (< 80 %)", Q(confidence__lt=0.8)),
+}
+FEEDBACK_STATES: dict[str, tuple[str, Q]] = {
+    "none": ("no feedback", Q(feedback_at__isnull=True)),
+    "correct": ("confirmed", Q(feedback_correct=True)),
+    "corrected": ("corrected", Q(feedback_correct=False)),
+}
+
+
 class PredictionQuerySet(models.QuerySet):
     def ok(self):
         return self.filter(status=Prediction.Status.OK)

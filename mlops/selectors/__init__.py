@@ -27,6 +27,7 @@ from .quality import (
     metric_history,
     model_versions_with_evaluations,
     performance_report,
+    version_order,
 )
 from .traffic import (
     confidence_bins,
@@ -38,6 +39,7 @@ from .traffic import (
     prediction_statistics,
     recent_predictions_as_runs,
     request_stats,
+    top_foods_mapping,
     user_activity,
     users_of,
 )
@@ -70,6 +72,8 @@ __all__ = [
     "recent_predictions_as_runs",
     "request_stats",
     "successful_predictions",
+    "top_foods_mapping",
     "user_activity",
     "users_of",
+    "version_order",
 ]

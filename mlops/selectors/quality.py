@@ -301,7 +301,7 @@ def model_versions_with_evaluations(
     for alias, version in (aliases or {}).items():
         aliases_by_version.setdefault(str(version), set()).add(alias)
     versions = []
-    for version in sorted(set(by_version) | set(latest), key=_version_order):
+    for version in sorted(set(by_version) | set(latest), key=version_order):
         ref = by_version.get(version)
         evaluation = latest.get(version)
         source_run_id = ref.run_id if ref else ""
@@ -310,7 +310,9 @@ def model_versions_with_evaluations(
                 "run_id": evaluation.mlflow_run_id if evaluation and evaluation.mlflow_run_id else source_run_id,
                 "model_version": version,
                 "model_name": ref.name if ref else evaluation.model_name,
-                "timestamp": evaluation.created_at if evaluation else None,
+                # Never null (clients render new Date(timestamp)): the latest evaluation, else the registration.
+                "timestamp": evaluation.created_at if evaluation else ref.created_at,
+                "registered_at": ref.created_at if ref else None,
                 "metrics": {
                     name: (getattr(evaluation, name) if evaluation else None) for name in ("accuracy", "precision", "recall", "f1_score")
                 },
@@ -328,7 +330,8 @@ def model_versions_with_evaluations(
     return versions
 
 
-def _version_order(version: str):
+def version_order(version: str):
+    """Sort key of model versions: numbers in numeric order, then any other names."""
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 
 

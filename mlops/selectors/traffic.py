@@ -60,15 +60,18 @@ def _window_minutes(start: datetime | None, end: datetime | None, first: datetim
     return (end - start).total_seconds() / 60
 
 
-def request_stats(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+def request_stats(
+    *, start: datetime | None, end: datetime | None, model_version: str | None = None, percentiles: tuple[int, ...] = (50, 95, 99)
+) -> dict:
     """Request count, errors (5xx failures) apart from rejections (4xx bad input), their rates and latency percentiles in [start, end).
 
     An error is a request that failed on the server: ``error_count`` and
     ``error_rate_percent`` count those, and drive health and the error-rate alert;
     rejected uploads are the client's mistake, reported as ``client_error_count`` and
     ``client_error_rate_percent``. Latency is the recorded processing time of every
-    request that has one. Rejected and failed requests carry no model version, so a
-    version filter counts only its successful requests.
+    request that has one; each percentile is a sorted read of the window, so a caller may ask
+    for fewer of p50, p95, p99 (``percentiles``; the others are None). Rejected and failed
+    requests carry no model version, so a version filter counts only its successful requests.
     """
     queryset = predictions_in_window(start=start, end=end, model_version=model_version)
     aggregates = {
@@ -93,9 +96,12 @@ def request_stats(*, start: datetime | None, end: datetime | None, model_version
         "error_rate_percent": round(100.0 * totals["server_errors"] / total, 4) if total else 0.0,
         "client_error_rate_percent": round(100.0 * totals["client_errors"] / total, 4) if total else 0.0,
         "avg_response_time_seconds": totals["avg_latency"],
-        "p50_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.50, count=timed),
-        "p95_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.95, count=timed),
-        "p99_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=0.99, count=timed),
+        **{
+            f"p{rank}_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=rank / 100, count=timed)
+            if rank in percentiles
+            else None
+            for rank in (50, 95, 99)
+        },
         "throughput_per_minute": round(total / minutes, 4) if minutes else 0.0,
     }
 
@@ -219,6 +225,14 @@ def _confidence_statistics(stats: dict) -> dict:
     return {"count": count, "mean": mean, "std": math.sqrt(variance), "min": stats["confidence_min"], "max": stats["confidence_max"]}
 
 
+def top_foods_mapping(ranked: list[dict]) -> dict[str, int]:
+    """Food display name -> count, most frequent first (names shared by two foods are summed)."""
+    mapping: dict[str, int] = {}
+    for row in ranked:
+        mapping[row["name"]] = mapping.get(row["name"], 0) + row["count"]
+    return mapping
+
+
 def metrics_overview(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """The body of GET /api/v1/mlops/metrics (a compatible envelope, see mlops.api): overview, confidence, top foods and
     predictions by day, over successful predictions."""
@@ -226,6 +240,7 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
     by_food = rollups.ok_stats_by("food_id", **window)
     by_day = rollups.ok_stats_by("day", **window)
     confidence = _confidence_statistics(rollups.ok_stats_by(None, **window))
+    ranked = _food_ranking(by_food, limit=10)
     return {
         "overview": {
             "total_predictions": sum(stats["count"] for stats in by_day.values()),
@@ -234,7 +249,9 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
             "unique_users": users_of(**window)["unique_users"],
         },
         "confidence": {"avg": confidence["mean"], "min": confidence["min"], "max": confidence["max"]},
-        "top_foods": _food_ranking(by_food, limit=10),
+        # A mapping name -> count, the shape existing clients read with Object.entries; the ranked rows beside it.
+        "top_foods": top_foods_mapping(ranked),
+        "top_foods_ranked": ranked,
         "predictions_by_day": {day: by_day[day]["count"] for day in sorted(by_day)},
     }
 

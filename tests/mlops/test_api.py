@@ -90,7 +90,8 @@ def test_metrics_has_the_original_overview_over_all_predictions(staff_client, tr
         "unique_users": 3,
     }
     assert set(body["metrics"]["confidence"]) == {"avg", "min", "max"}
-    assert body["metrics"]["top_foods"][0] == {"food": "pizza", "name": "Pizza", "count": 6}
+    assert body["metrics"]["top_foods"]["Pizza"] == 6
+    assert body["metrics"]["top_foods_ranked"][0] == {"food": "pizza", "name": "Pizza", "count": 6}
     assert sum(body["metrics"]["predictions_by_day"].values()) == 15
     assert "timestamp" in body["metrics"]
 

@@ -1,7 +1,6 @@
 """The endpoints that read MLflow, against a real (throwaway, SQLite-backed) MLflow store."""
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlops import tracking
 from mlops.models import Evaluation
@@ -10,16 +9,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 API = "/api/v1/mlops/"
 SCORES = {"accuracy": 0.81, "precision": 0.8, "recall": 0.79, "f1_score": 0.795}
-
-
-@pytest.fixture
-def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
-    uri = mlflow_sqlite_uri
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    tracking.reset_client()
-    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    tracking.reset_client()
 
 
 def register(client, **extra):

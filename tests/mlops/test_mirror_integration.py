@@ -130,7 +130,12 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
             timeout=60,
             what="the failure recorded on the rows",
         )
-        assert JobRun.objects.filter(status="failed", error__contains=server.url).exists()
+        # The batch's record is finished just after its rows are released.
+        wait_for(
+            lambda: JobRun.objects.filter(status="failed", error__contains=server.url).exists(),
+            timeout=30,
+            what="the failure recorded on the batch's job run",
+        )
 
         server.start()
         wait_for(all_mirrored, timeout=90, what="the predictions mirrored once MLflow is back")

@@ -342,6 +342,11 @@ NUTRILEARN_MLFLOW_UI_URL = envstr("NUTRILEARN_MLFLOW_UI_URL", "http://127.0.0.1:
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
 MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 
+# Who may scrape /metrics: these addresses (the scraper on the same host or network), or anyone
+# presenting this bearer token (Prometheus: authorization { credentials: ... }).
+NUTRILEARN_METRICS_ALLOWED_IPS = envlist("NUTRILEARN_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+NUTRILEARN_METRICS_TOKEN = envstr("NUTRILEARN_METRICS_TOKEN", "")
+
 # Caches: shared by every process, since upload throttling counts per client across web workers.
 # Redis when configured; otherwise a folder under var/ (one machine).
 NUTRILEARN_CACHE_URL = envstr("NUTRILEARN_CACHE_URL", REDIS_URL)

@@ -87,3 +87,22 @@ def test_gunicorn_starts_from_an_empty_metrics_folder_and_forgets_the_live_gauge
 
     assert sorted(path.name for path in folder.iterdir()) == ["counter_222.db"]
     assert (hooks["preload_app"], hooks["workers"]) == (False, 2)
+
+
+def test_a_scraper_from_another_address_without_the_token_is_refused(client):
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.7")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert b"nutrilearn_" not in response.content
+
+
+def test_a_scraper_with_the_bearer_token_may_read_from_anywhere(client, settings):
+    settings.NUTRILEARN_METRICS_TOKEN = "scrape-secret-0123456789"
+
+    allowed = client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer scrape-secret-0123456789")
+    wrong = client.get("/metrics", REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION="Bearer guessed")
+
+    assert allowed.status_code == 200
+    assert b"nutrilearn_" in allowed.content
+    assert wrong.status_code == 401

@@ -305,7 +305,8 @@ def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
     """The periodic report: the last NUTRILEARN_DRIFT_RECENT_DAYS against the NUTRILEARN_DRIFT_BASELINE_DAYS before them,
     stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" record).
 
-    Recorded as a ``Job.DRIFT_REPORT`` run; an unexpected error marks it failed and is raised again.
+    Recorded as a ``Job.DRIFT_REPORT`` run; an unexpected error marks it failed and is raised again. Also prunes old
+    reports (``drift_reports_prune``).
     """
     now = now or timezone.now()
     recent_start = now - timedelta(days=settings.NUTRILEARN_DRIFT_RECENT_DAYS)
@@ -316,5 +317,21 @@ def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
         )
         drift_report_log_to_mlflow(report=report)
         record.items = report.results.get("recent_predictions", 0)
-        record.details = {"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id}
+        record.details = {
+            "drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id,
+            "pruned_reports": drift_reports_prune(now=now),
+        }
     return report
+
+
+def drift_reports_prune(*, now: datetime | None = None) -> int:
+    """Delete reports computed on demand (by the API or the pages) older than ``NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS``
+    and scheduled ones older than ``NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS``; returns how many. Idempotent."""
+    now = now or timezone.now()
+    on_demand = DriftReport.objects.filter(
+        scheduled=False, created_at__lt=now - timedelta(days=settings.NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS)
+    )
+    scheduled = DriftReport.objects.filter(
+        scheduled=True, created_at__lt=now - timedelta(days=settings.NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS)
+    )
+    return on_demand.delete()[0] + scheduled.delete()[0]

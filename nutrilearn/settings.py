@@ -277,6 +277,12 @@ NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE", 50
 NUTRILEARN_DRIFT_MMD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_MMD_PERMUTATIONS", 500)
 NUTRILEARN_DRIFT_FOOD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_FOOD_PERMUTATIONS", 2000)  # food test; smallest p = 1/2001
 NUTRILEARN_DRIFT_SEED = envint("NUTRILEARN_DRIFT_SEED", 0)
+# Stored reports are kept this long: those computed on demand (API, pages) and the scheduled ones.
+NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS = envfloat("NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS", 7.0)
+NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS = envfloat("NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS", 365.0)
+# New drift reports one staff user may have computed by GET /api/v1/mlops/monitoring/drift (DRF rate syntax);
+# a request that a stored report answers does not count.
+NUTRILEARN_DRIFT_COMPUTE_RATE = envstr("NUTRILEARN_DRIFT_COMPUTE_RATE", "30/hour")
 
 # Records of successful background jobs (mlops/jobs.py: mirror batches, rollup refreshes, alert checks,
 # drift reports) are kept this long; failed ones stay. NUTRILEARN_MIRROR_JOB_RETENTION_DAYS is the

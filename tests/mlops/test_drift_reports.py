@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from scipy.spatial.distance import jensenshannon
 
 from mlops import tasks, tracking
-from mlops.drift_reports import drift_report_compute, drift_report_scheduled
+from mlops.drift_reports import drift_report_compute, drift_report_scheduled, drift_reports_prune
 from mlops.models import DriftReport, JobRun
 from predictions.models import Food, Prediction
 
@@ -333,3 +333,23 @@ def test_the_beat_schedule_runs_the_drift_and_alert_tasks():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
     assert {tasks.drift_report_scheduled.name, tasks.alerts_evaluate.name} <= scheduled
+
+
+@pytest.mark.django_db
+def test_old_on_demand_reports_are_pruned_sooner_than_scheduled_ones(settings):
+    settings.NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS = 7
+    settings.NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS = 365
+    now = timezone.now()
+    windows = {"baseline_start": now - timedelta(days=35), "baseline_end": now - timedelta(days=7), "recent_start": now - timedelta(days=7),
+               "recent_end": now, "verdict": "no_drift", "results": {}}  # fmt: skip
+    ages = {"on demand, 8 days": (False, 8), "on demand, 6 days": (False, 6), "scheduled, 100 days": (True, 100),
+            "scheduled, 400 days": (True, 400)}  # fmt: skip
+    ids = {}
+    for name, (scheduled, days) in ages.items():
+        ids[name] = DriftReport.objects.create(**windows, scheduled=scheduled).pk
+        DriftReport.objects.filter(pk=ids[name]).update(created_at=now - timedelta(days=days))
+
+    pruned = drift_reports_prune(now=now)
+
+    assert pruned == 2
+    assert sorted(DriftReport.objects.values_list("pk", flat=True)) == sorted([ids["on demand, 6 days"], ids["scheduled, 100 days"]])

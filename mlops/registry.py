@@ -19,7 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow.artifacts
+import requests
+import sqlalchemy.exc
 from django.conf import settings
+from mlflow.exceptions import MlflowException
+from safetensors.torch import save_file
 
 from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, WeightsMissing, sha256_file
 
@@ -71,8 +76,6 @@ def artefact_write(directory: Path, *, manifest: Manifest, state_dict=None, weig
         raise ValueError("give exactly one of state_dict and weights_file")
     directory.mkdir(parents=True, exist_ok=True)
     if state_dict is not None:
-        from safetensors.torch import save_file
-
         target = directory / "weights.safetensors"
         save_file({key: tensor.detach().contiguous() for key, tensor in state_dict.items()}, str(target))
     else:
@@ -99,10 +102,6 @@ def artefact_read(directory: Path) -> tuple[Manifest, Path]:
 @contextlib.contextmanager
 def _registry_call(what: str) -> Iterator[None]:
     """Translate MLflow's and its transports' errors into the two named errors of this module."""
-    import requests
-    import sqlalchemy.exc
-    from mlflow.exceptions import MlflowException
-
     try:
         yield
     except MlflowException as exc:
@@ -127,8 +126,6 @@ def _ref(model_version) -> VersionRef:
 
 def registered_model_ensure() -> None:
     """Create the registered model if missing; safe when two processes do it at once."""
-    from mlflow.exceptions import MlflowException
-
     client = get_client()
     with _registry_call("create registered model"):
         try:
@@ -245,8 +242,6 @@ def artefact_fetch(ref: VersionRef) -> Path:
     cached = cache_dir() / ref.sha256
     if (cached / MANIFEST_FILE).is_file():
         return cached
-    import mlflow.artifacts
-
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     cache_dir().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=cache_dir()))

@@ -1,9 +1,51 @@
 """One JSON error envelope for every API error: {"status": "error", "error": {...}}."""
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = "The request body is larger than the server accepts."
+
+
+class TooManyFiles(exceptions.APIException):
+    status_code = 400
+    default_code = "too_many_files"
+    default_detail = "The request holds more files than the server accepts."
+
+
+class TooManyFields(exceptions.APIException):
+    status_code = 400
+    default_code = "too_many_fields"
+    default_detail = "The request holds more form fields than the server accepts."
+
+
+class BadRequest(exceptions.APIException):
+    status_code = 400
+    default_code = "bad_request"
+    default_detail = "The request cannot be read."
+
+
+def _as_api_exception(exc):
+    """Django's request-limit errors (raised while DRF parses a body) as API errors; anything else unchanged."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, TooManyFilesSent):
+        return TooManyFiles()
+    if isinstance(exc, TooManyFieldsSent):
+        return TooManyFields()
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    return exc
+
+
 def exception_handler(exc, context):
+    exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -24,3 +66,10 @@ def exception_handler(exc, context):
         error["fields"] = fields
     response.data = {"status": "error", "error": error}
     return response
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """Any path under /api/ that no endpoint matches (a non-numeric id, a typo): a JSON 404, in development too."""
+    message = f"{request.method} {request.path} is not an endpoint of this API (ids are whole numbers); see /api/v1/schema."
+    return JsonResponse({"status": "error", "error": {"code": "not_found", "message": message}}, status=404)

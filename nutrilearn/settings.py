@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Its __call__ runs before every middleware's process_view, so before the CSRF check reads the body.
+    "predictions.http.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -314,9 +316,11 @@ MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
 MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers an unauthenticated request with the first class's challenge,
+    # so a missing or bad token is a 401 with "WWW-Authenticate: Token" (session has none: 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -5,6 +5,8 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView
 
+from .api_errors import api_not_found
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -12,6 +14,7 @@ urlpatterns = [
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/mlops/", include("mlops.api_urls")),
     path("api/v1/", include("predictions.api_urls")),
+    re_path(r"^api/", api_not_found),
     path("", include("mlops.urls")),
     path("", include("predictions.urls")),
 ]

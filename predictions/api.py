@@ -1,5 +1,6 @@
 """JSON API: POST /api/v1/predict and the owner's predictions and feedback."""
 
+from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -7,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .http import owner_session_key, predict_from_request
+from .http import UploadEndpoint, owner_session_key, predict_from_request
 from .images import ImageRejected
 from .inference import ModelUnavailable
 from .models import Prediction
@@ -27,6 +28,12 @@ def error_response(code: str, message: str, http_status: int) -> Response:
     return Response({"status": "error", "error": {"code": code, "message": message}}, status=http_status)
 
 
+def refusal_json(request, refusal: ImageRejected) -> JsonResponse:
+    """A refusal made before the view runs (see predictions.http.UploadGuardMiddleware), in the API's error format."""
+    body = {"status": "error", "error": {"code": refusal.code, "message": refusal.message}}
+    return JsonResponse(body, status=refusal.status)
+
+
 def prediction_response(request, prediction: Prediction, http_status: int = status.HTTP_200_OK) -> Response:
     names = {key: food.display_name for key, food in foods_by_key([item["food"] for item in prediction.top_k]).items()}
     data = PredictionSerializer(prediction, context={"request": request, "food_names": names}).data
@@ -38,6 +45,7 @@ class PredictView(APIView):
 
     permission_classes = [AllowAny]
     parser_classes = [MultiPartParser, FormParser]
+    upload_endpoint = UploadEndpoint(source=Prediction.Source.API, respond=refusal_json)
 
     @extend_schema(
         request={"multipart/form-data": PredictRequestSerializer},

@@ -54,11 +54,20 @@ def get(client, path, **params):
 
 
 @pytest.mark.parametrize("path", DATABASE_ENDPOINTS + ["experiments", "model-versions", "monitoring/drift"])
-def test_anonymous_callers_are_refused(client, path):
+def test_anonymous_callers_are_asked_to_authenticate(client, path):
     response = client.get(API + path)
 
-    assert response.status_code in (401, 403)
-    assert response.json()["status"] == "error"
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_bad_token_is_a_401_with_the_reason(client, db):
+    response = client.get(API + "metrics", HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["message"] == "Invalid token."
 
 
 @pytest.mark.parametrize("path", DATABASE_ENDPOINTS + ["experiments", "model-versions", "monitoring/drift"])

@@ -158,9 +158,11 @@ def alias_resolve(alias: str) -> VersionRef:
     return version_get(version)
 
 
-def version_get(version: str | int) -> VersionRef:
-    with _registry_call(f"read {model_name()} version {version}"):
-        return _ref(get_client().get_model_version(model_name(), str(version)))
+def version_get(version: str | int, *, name: str | None = None) -> VersionRef:
+    """A version of the registered model (or of the registered model ``name``); VersionNotFound when there is none."""
+    name = name or model_name()
+    with _registry_call(f"read {name} version {version}"):
+        return _ref(get_client().get_model_version(name, str(version)))
 
 
 def versions_list() -> list[VersionRef]:

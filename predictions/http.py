@@ -78,6 +78,7 @@ def predict_from_request(request, *, fields: tuple[str, ...], source: str) -> Pr
 # file input) around the photo itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 _CHUNK_BYTES = 64 * 1024
+FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 _MB = 1_048_576
 
 
@@ -136,6 +137,9 @@ def upload_body_check(request) -> tuple[ImageRejected | None, int | None]:
     max_bytes = settings.NUTRILEARN_MAX_UPLOAD_BYTES
     limit = max_bytes + MULTIPART_OVERHEAD_BYTES
     size = _declared_length(request)
+    if request.content_type not in FORM_CONTENT_TYPES:
+        sent = request.content_type or "no content type"
+        return ImageRejected("unsupported_media_type", f"Send the photo as multipart/form-data (this request is {sent}).", 415), size
     if size is not None and size > limit:
         return ImageRejected("file_too_large", f"The upload is {size / _MB:.1f} MB; the limit is {max_bytes / _MB:.0f} MB.", 413), size
     if size is None and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():

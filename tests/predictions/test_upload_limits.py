@@ -73,6 +73,14 @@ def test_a_thousand_file_parts_on_the_upload_form_show_the_page_with_the_reason(
     assert (the_refusal().reason_code, the_refusal().source) == ("too_many_files", "web")
 
 
+def test_a_body_that_is_not_a_form_is_a_json_415_with_a_rejected_row(client):
+    response = client.post("/api/v1/predict", {"image": "aGVsbG8="}, content_type="application/json")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert (the_refusal().status_code, the_refusal().reason_code) == (415, "unsupported_media_type")
+
+
 def test_a_large_text_part_is_a_json_413_with_a_rejected_row(client, settings):
     body = multipart([("note", None, b"a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)), ("image", "m.png", b"x")])
 

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from nutrilearn.api_errors import AUTHENTICATION_FAILED, NOT_AUTHENTICATED, PERMISSION_DENIED, error_response
 
 from . import registry, selectors, tracking
+from .drift_reports import drift_report_compute
 from .health import system_health
 from .models import Evaluation
 from .serializers import (
@@ -40,6 +41,7 @@ from .serializers import (
     RunsQuery,
     WindowQuery,
 )
+from .services import evaluation_record
 
 TAG = ["mlops"]
 COMMON_ERRORS = {
@@ -182,8 +184,6 @@ class RegisterModelView(MonitoringView):
         summary="Record evaluation metrics for a registered model version",
     )
     def post(self, request):
-        from .services import evaluation_record
-
         refuse_empty_values(request.data, RegisterModelRequest)
         serializer = RegisterModelRequest(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -283,8 +283,6 @@ class DriftView(MonitoringView):
         summary="Drift of the recent window",
     )
     def get(self, request):
-        from .drift_reports import drift_report_compute
-
         values = self.query(request)
         recent_end = values["end"] or timezone.now()
         recent_start = recent_end - timedelta(days=values["window_days"])

@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Its __call__ runs before every middleware's process_view, so before the CSRF check reads the body.
+    "predictions.http.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout answer
@@ -378,9 +380,11 @@ NUTRILEARN_CACHE_BACKOFF_SECONDS = envfloat("NUTRILEARN_CACHE_BACKOFF_SECONDS", 
 NUTRILEARN_PAGE_REFRESH_SECONDS = envint("NUTRILEARN_PAGE_REFRESH_SECONDS", 30)
 
 REST_FRAMEWORK = {
+    # Token first: DRF answers an unauthenticated request with the first class's challenge,
+    # so a missing or bad token is a 401 with "WWW-Authenticate: Token" (session has none: 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -397,6 +401,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Error codes a single error response can carry; named here so that generated clients get readable enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "PermissionDeniedCodeEnum": ["permission_denied"],
+        "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
+        "InvalidParameterCodeEnum": ["invalid"],
+    },
 }
 
 # HTTPS hardening: on by default outside debug, so that `manage.py check --deploy` is clean.

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from predictions.views import photo
 
+from .api_errors import api_not_found
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -14,6 +16,7 @@ urlpatterns = [
     path("api/v1/redoc", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/mlops/", include("mlops.api_urls")),
     path("api/v1/", include("predictions.api_urls")),
+    re_path(r"^api/", api_not_found),
     # Stored photos: checked per request (owner or staff), never a public folder.
     re_path(r"^media/(?P<path>.+)$", photo, name="media-photo"),
     path("", include("mlops.urls")),

@@ -129,7 +129,10 @@ class PredictionSerializer(serializers.ModelSerializer):
 
 
 class PredictRequestSerializer(serializers.Serializer):
-    image = serializers.ImageField(help_text="One meal photo: JPEG, PNG or WebP, at most 10 MB by default.")
+    image = serializers.ImageField(
+        help_text="One meal photo: JPEG, PNG or WebP (animated PNG and WebP: the first frame; GIF is refused), at most 10 MB, "
+        "each side 32 to 12,000 pixels, at most 8:1, at most 40 million pixels (the server's defaults)."
+    )
 
 
 class FeedbackRequestSerializer(serializers.Serializer):
@@ -140,13 +143,7 @@ class FeedbackRequestSerializer(serializers.Serializer):
     )
 
 
-ErrorEnvelope = inline_serializer(
-    "ErrorEnvelope",
-    {
-        "status": serializers.CharField(default="error"),
-        "error": inline_serializer("Error", {"code": serializers.CharField(), "message": serializers.CharField()}),
-    },
-)
+FoodsEnvelope = inline_serializer("FoodsEnvelope", {"status": serializers.CharField(default="success"), "foods": FoodSerializer(many=True)})
 PredictionEnvelope = inline_serializer(
     "PredictionEnvelope", {"status": serializers.CharField(default="success"), "prediction": PredictionSerializer()}
 )

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from .forms import FeedbackForm
-from .http import owner_session_key, predict_from_request
+from .http import UploadEndpoint, owner_session_key, predict_from_request
 from .images import ImageRejected
 from .inference import ModelUnavailable
 from .models import Prediction
@@ -32,11 +32,18 @@ def upload(request):
     try:
         prediction = predict_from_request(request, fields=("image", "camera"), source=Prediction.Source.WEB)
     except ImageRejected as exc:
-        return render(request, "predictions/upload.html", {"error": exc.message}, status=exc.status)
+        return _refusal_page(request, exc)
     except ModelUnavailable:
         message = "Recognition is not available right now. Please try again in a minute."
         return render(request, "predictions/upload.html", {"error": message}, status=503)
     return redirect("predictions:detail", prediction_id=prediction.pk)
+
+
+def _refusal_page(request, refusal: ImageRejected):
+    return render(request, "predictions/upload.html", {"error": refusal.message}, status=refusal.status)
+
+
+upload.upload_endpoint = UploadEndpoint(source=Prediction.Source.WEB, respond=_refusal_page)
 
 
 def _owned_or_404(request, prediction_id: int) -> Prediction:

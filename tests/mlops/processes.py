@@ -1,4 +1,4 @@
-"""Real outside processes for integration tests and the benchmark: redis-server, a Celery worker, an MLflow server.
+"""Real outside processes for integration tests and the benchmark: redis-server, a Celery worker, an MLflow server, a web server.
 
 Each runs in its own session (process group), so stopping or SIGKILLing it reaches its
 children (Celery's pool, uvicorn workers) and nothing else.
@@ -162,6 +162,44 @@ class MlflowServer(Process):
         wait_for(lambda: self.healthy() or not self.running, timeout=timeout, interval=0.2, what="the MLflow server")
         if not self.running:
             raise RuntimeError(f"MLflow server exited:\n{self.output()[-3000:]}")
+        return self
+
+
+class WebServer(Process):
+    """The web process: ``manage.py runserver`` (threaded) or gunicorn with one ``gthread`` worker."""
+
+    KINDS = ("runserver", "gunicorn")
+
+    def __init__(self, tmp: Path, env: dict, *, kind: str, threads: int = 8, port: int | None = None):
+        self.port = port or free_port()
+        if kind == "runserver":
+            command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        elif kind == "gunicorn":
+            command = [
+                str(BIN / "gunicorn"), "nutrilearn.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+                "--workers", "1", "--threads", str(threads), "--timeout", "300",
+            ]
+        else:
+            raise ValueError(f"unknown web server {kind!r}, expected one of {self.KINDS}")
+        super().__init__(kind, command, log=tmp / f"{kind}-{self.port}.log", env=env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def listening(self) -> bool:
+        """The port accepts connections (no HTTP request is sent, so the app sees none)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 180) -> WebServer:
+        super().start()
+        wait_for(lambda: self.listening() or not self.running, timeout=timeout, interval=0.1, what=f"{self.name} to listen")
+        if not self.running:
+            raise RuntimeError(f"{self.name} exited:\n{self.output()[-3000:]}")
         return self
 
 

@@ -1,4 +1,4 @@
-"""Serving that follows the MLflow store of ``mlflow_store`` (tests/mlops/conftest.py)."""
+"""Serving that follows a real, throwaway MLflow store (``mlflow_store``, tests/conftest.py), and weights to register in it."""
 
 from pathlib import Path
 

@@ -61,7 +61,18 @@ def detail(request, prediction_id: int, form: FeedbackForm | None = None, status
                 "food_text": prediction.feedback_text,
             }
         form = FeedbackForm(initial=initial)
-    context = {"prediction": prediction, "alternatives": alternatives, "form": form}
+    picked = prediction.true_food_key
+    choices = [
+        {
+            "food": names.get(choice["food"]),
+            "key": choice["food"],
+            "percent": choice["confidence"] * 100,
+            "correct": "yes" if choice["correct"] else "no",
+            "picked": choice["food"] == picked,
+        }
+        for choice in prediction.confirmation_choices
+    ]
+    context = {"prediction": prediction, "alternatives": alternatives, "choices": choices, "form": form}
     return render(request, "predictions/detail.html", context, status=status)
 
 

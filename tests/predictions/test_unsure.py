@@ -103,6 +103,7 @@ def test_picking_another_choice_stores_a_correction_and_shows_its_nutrition(clie
     assert "FDC id 171891" in page
     assert "Not right? Pick again" in page
     assert re.search(r'class="picked" aria-pressed="true">\s*<span class="name">Espresso</span>', page)
+    assert '<option value="espresso" selected>' not in page
 
 
 def test_picking_the_top_choice_confirms_the_prediction(client, catalogue, moon_png):
@@ -131,6 +132,7 @@ def test_something_else_typed_by_hand_is_stored_and_shown_without_nutrition(clie
     assert "Confirmed by you" in page
     assert "Nutrition facts" not in page
     assert "Sweet corn" not in page.split('id="choices"')[0]
+    assert 'value="Bibimbap"' in page
 
 
 def test_something_else_without_a_food_says_what_is_missing(client, catalogue, owner):
@@ -188,9 +190,7 @@ def test_the_api_says_an_unsure_answer_needs_confirmation_with_its_choices(clien
 def test_posting_a_choice_through_the_api_confirms_it_with_its_nutrition(client, catalogue, moon_png):
     body = api_upload(client, moon_png).json()["prediction"]
 
-    response = client.post(
-        f"/api/v1/predictions/{body['id']}/feedback", body["choices"][1]["feedback"], content_type="application/json"
-    )
+    response = client.post(f"/api/v1/predictions/{body['id']}/feedback", body["choices"][1]["feedback"], content_type="application/json")
 
     answered = response.json()["prediction"]
     assert response.status_code == 200
@@ -227,3 +227,14 @@ def test_the_history_shows_an_unsure_answer_as_not_sure_until_the_user_picks(cli
     assert '<span class="name">Not sure what this is</span>' in before
     assert "Sweet corn" not in before
     assert '<span class="name">Pizza</span>' in after
+
+
+def test_a_catalogue_food_outside_the_choices_stays_selected_under_something_else(client, catalogue, owner):
+    prediction = prediction_row(owner, confidence=0.09, food="corn")
+
+    client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food": "pizza"})
+    page = client.get(f"/predictions/{prediction.pk}/").content.decode()
+
+    assert '<h1 id="food-name">Pizza</h1>' in page
+    assert '<option value="pizza" selected>' in page
+    assert 'class="picked"' not in page

@@ -240,6 +240,48 @@ class Prediction(models.Model):
         return self.feedback_at is not None
 
     @property
+    def is_unsure(self) -> bool:
+        """The model named a food with low-band confidence: the page and the API ask instead of answering.
+
+        The one definition of "unsure". "No food recognised" is its own answer, never an unsure one.
+        """
+        return self.status == self.Status.OK and not self.no_food and self.confidence_band == "low"
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Unsure and the user has not said yet what the photo shows."""
+        return self.is_unsure and not self.has_feedback
+
+    @property
+    def confirmation_choices(self) -> list[dict]:
+        """The top foods of an unsure answer as one-tap choices (empty otherwise), each with the feedback
+        it stands for: picking the top-1 confirms it (``correct`` true), any other corrects it."""
+        if not self.is_unsure:
+            return []
+        predicted = self.food.key if self.food_id else None
+        return [{"food": item["food"], "confidence": item["confidence"], "correct": item["food"] == predicted} for item in self.top_k]
+
+    @property
+    def answer_label(self) -> str:
+        """The answer as its owner sees it (result page, history): an unsure guess is never shown as the answer."""
+        if not self.is_unsure:
+            return self.label
+        if not self.has_feedback:
+            return "Not sure what this is"
+        food = self.confirmed_food
+        return food.display_name if food else self.feedback_text
+
+    @property
+    def confirmed_food(self) -> Food | None:
+        """The catalogue food the user said the photo shows (the predicted one when they confirmed it);
+        None without feedback, for a typed name, or for a confirmed "no food"."""
+        if self.feedback_correct is None:
+            return None
+        if self.feedback_correct:
+            return None if self.no_food else self.food
+        return self.feedback_food
+
+    @property
     def true_food_key(self) -> str | None:
         """The ground truth from feedback, if any (``feedback_true_label``)."""
         return feedback_true_label(

@@ -59,16 +59,28 @@ def detail(request, prediction_id: int, form: FeedbackForm | None = None, status
     alternatives = [
         {"food": names.get(item["food"]), "key": item["food"], "percent": item["confidence"] * 100} for item in prediction.top_k
     ]
+    picked = prediction.true_food_key
+    choices = [
+        {
+            "food": names.get(choice["food"]),
+            "key": choice["food"],
+            "percent": choice["confidence"] * 100,
+            "correct": "yes" if choice["correct"] else "no",
+            "picked": choice["food"] == picked,
+        }
+        for choice in prediction.confirmation_choices
+    ]
     if form is None:
         initial = {}
-        if prediction.has_feedback:
+        # An answer picked with a choice button is shown on that button, not again under "Something else?".
+        if prediction.has_feedback and not any(choice["picked"] for choice in choices):
             initial = {
                 "correct": "yes" if prediction.feedback_correct else "no",
                 "food": prediction.feedback_food.key if prediction.feedback_food else None,
                 "food_text": prediction.feedback_text,
             }
         form = FeedbackForm(initial=initial)
-    context = {"prediction": prediction, "alternatives": alternatives, "form": form}
+    context = {"prediction": prediction, "alternatives": alternatives, "choices": choices, "form": form}
     return render(request, "predictions/detail.html", context, status=status)
 
 

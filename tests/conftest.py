@@ -73,6 +73,12 @@ def cat_png() -> bytes:
 
 
 @pytest.fixture(scope="session")
+def moon_png() -> bytes:
+    """A real photo the bundled network is unsure about: food mass 0.15, "Consommé" at 30 % (low band)."""
+    return (SKIMAGE_DATA / "moon.png").read_bytes()
+
+
+@pytest.fixture(scope="session")
 def astronaut_png() -> bytes:
     return (SKIMAGE_DATA / "astronaut.png").read_bytes()
 

@@ -39,6 +39,7 @@ class Job(StrEnum):
     DRIFT_REPORT = "drift_report"
     DRIFT_REPORT_MLFLOW = "drift_report_mlflow"  # a periodic report not logged to MLflow (recorded on failure only)
     ALERTS_EVALUATE = "alerts_evaluate"
+    ORPHANED_PHOTOS_REMOVE = "orphaned_photos_remove"
 
 
 @dataclass

@@ -262,6 +262,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
     # Daily rollups that the all-data monitoring reads (mlops/rollups.py); also the worker's heartbeat.
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
+    # Photo files left without a row by an upload that failed between writing the file and the row.
+    "orphaned-photos": {"task": "predictions.tasks.orphaned_photos_clean", "schedule": 3600.0},
 }
 
 # Drift (mlops/drift.py, mlops/drift_reports.py). The periodic report compares the last
@@ -354,6 +356,9 @@ MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 # presenting this bearer token (Prometheus: authorization { credentials: ... }).
 NUTRILEARN_METRICS_ALLOWED_IPS = envlist("NUTRILEARN_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 NUTRILEARN_METRICS_TOKEN = envstr("NUTRILEARN_METRICS_TOKEN", "")
+
+# A stored photo without a prediction row is removed once it is this old (uploads write the file first).
+NUTRILEARN_ORPHAN_GRACE_MINUTES = envfloat("NUTRILEARN_ORPHAN_GRACE_MINUTES", 60.0)
 
 # Caches: shared by every process, since upload throttling counts per client across web workers.
 # Redis when configured; otherwise a folder under var/ (one machine).

@@ -123,9 +123,12 @@ def confusion_matrix_figure(report: ClassificationReport, *, title: str = "Confu
 
 
 def dataset_predictions(
-    classifier, paths: Sequence, *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False
+    classifier, paths: Sequence, *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False, mirrored: bool = False,
 ) -> list[str | None]:
-    """The food key a classifier names for each photo (None for "no food recognised"), in batches."""
+    """The food key a classifier names for each photo (None for "no food recognised"), in batches.
+
+    ``mirrored``: average each photo's probabilities with its mirror image's (test-time augmentation).
+    """
     import torch
     from PIL import Image
     from tqdm import tqdm
@@ -138,7 +141,7 @@ def dataset_predictions(
             for path in chunk:
                 with Image.open(path) as image:
                     images.append(classifier.preprocess(image.convert("RGB")))
-            probabilities, pooled = classifier.forward(torch.stack(images))
+            probabilities, pooled = classifier.forward(torch.stack(images), mirrored=mirrored)
             for row in range(len(chunk)):
                 recognition = classifier.interpret(probabilities[row], pooled[row], food_mass_threshold=food_mass_threshold, top_k=1)
                 predicted.append(recognition.food_key)

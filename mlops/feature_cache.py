@@ -238,12 +238,14 @@ def cache_views(
     """Compute views of ``paths`` into ``store`` with ``parts``' trunk (a folded copy is best); returns the views completed.
 
     Before each view after the first, ``keep_going(view, measured seconds per view so far)`` may stop the
-    pass (the time budget). ``workers`` = 0 computes in this process with its torch threads.
+    pass (the time budget). ``workers`` = 0 computes in this process; either way with one torch thread per process.
     """
     dataset = _ViewChunks(paths, kinds, recipe, parts, seed=seed, with_pooled=with_pooled)
     loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None)
     started = time.perf_counter()
     done_views = 0
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the workers: the same kernels, so the same numbers whoever computes them
     iterator = iter(loader)
     try:
         for item in range(len(dataset)):
@@ -260,4 +262,5 @@ def cache_views(
             on_progress(len(maps))
     finally:
         del iterator  # stops the worker processes when the budget ends the pass early
+        torch.set_num_threads(threads_before)
     return len(kinds)

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_efficientnet_lite0, food_key
 
+from .datasets import DatasetInvalid, DatasetSplit, dataset_scan, evaluation_samples  # noqa: F401 (also imported from here)
 from .evaluation import ClassificationReport, classification_report
 from .feature_cache import (
     BLOCK_COUNT,
@@ -47,101 +48,6 @@ from .feature_cache import (
     usable_cores,
     view_kinds,
 )
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
-TEST_DIR_NAMES = ("test", "val", "valid", "validation")
-
-
-class DatasetInvalid(ValueError):
-    """The folder is not a usable labelled image dataset; the message says why."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    path: Path
-    label: int
-
-
-@dataclass(frozen=True)
-class DatasetSplit:
-    class_names: list[str]
-    train: list[Sample]
-    test: list[Sample]
-    layout: str  # "train/test folders", "food-101 meta files" or "stratified split"
-
-    def counts(self) -> dict[str, int]:
-        return {"classes": len(self.class_names), "train_images": len(self.train), "test_images": len(self.test)}
-
-
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
-
-
-def _class_folders(root: Path) -> list[Path]:
-    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".") and _images_in(path))
-
-
-def _limit(paths: list[Path], limit: int | None) -> list[Path]:
-    return paths if limit is None else paths[:limit]
-
-
-def dataset_scan(
-    root: Path, *, test_fraction: float = 0.25, seed: int = 0, max_classes: int | None = None,
-    max_train_per_class: int | None = None, max_test_per_class: int | None = None,
-) -> DatasetSplit:
-    """Find classes and images under ``root`` and split them.
-
-    Layouts, in this order: ``train/<class>/`` with ``test/<class>/`` (or ``val/``);
-    the Food-101 archive (``images/<class>/`` with ``meta/train.txt`` and ``meta/test.txt``);
-    ``<class>/`` folders (or ``images/<class>/``), split per class with a seeded shuffle.
-    Classes are sorted by folder name; ``max_classes`` keeps the first ones.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetInvalid(f"{root} is not a folder")
-    test_dir = next((root / name for name in TEST_DIR_NAMES if (root / name).is_dir()), None)
-    if (root / "train").is_dir() and test_dir is not None:
-        names = [folder.name for folder in _class_folders(root / "train")][:max_classes]
-        train = {name: _limit(_images_in(root / "train" / name), max_train_per_class) for name in names}
-        test = {name: _limit(_images_in(test_dir / name), max_test_per_class) if (test_dir / name).is_dir() else [] for name in names}
-        layout = "train/test folders"
-    elif (root / "meta" / "train.txt").is_file() and (root / "meta" / "test.txt").is_file() and (root / "images").is_dir():
-        names = [folder.name for folder in _class_folders(root / "images")][:max_classes]
-
-        def listed(split: str, limit: int | None) -> dict[str, list[Path]]:
-            found: dict[str, list[Path]] = {name: [] for name in names}
-            for line in (root / "meta" / f"{split}.txt").read_text().split():
-                name = line.split("/", 1)[0]
-                if name in found:
-                    found[name].append(root / "images" / f"{line}.jpg")
-            return {name: _limit([path for path in paths if path.is_file()], limit) for name, paths in found.items()}
-
-        train, test = listed("train", max_train_per_class), listed("test", max_test_per_class)
-        layout = "food-101 meta files"
-    else:
-        base = root / "images" if (root / "images").is_dir() and not _class_folders(root) else root
-        names = [folder.name for folder in _class_folders(base)][:max_classes]
-        if not 0 < test_fraction < 1:
-            raise DatasetInvalid(f"test fraction must be between 0 and 1, got {test_fraction}")
-        train, test = {}, {}
-        for name in names:
-            paths = _images_in(base / name)
-            random.Random(f"{seed}:{name}").shuffle(paths)
-            n_test = max(1, round(len(paths) * test_fraction)) if len(paths) >= 2 else 0
-            test[name] = _limit(paths[:n_test], max_test_per_class)
-            train[name] = _limit(paths[n_test:], max_train_per_class)
-        layout = "stratified split"
-    if len(names) < 2:
-        raise DatasetInvalid(f"{root} needs at least two class folders with images, found {len(names)}")
-    empty = [name for name in names if not train[name] or not test[name]]
-    if empty:
-        raise DatasetInvalid(f"classes without training or test images: {', '.join(empty)}")
-    return DatasetSplit(
-        class_names=names,
-        train=[Sample(path, label) for label, name in enumerate(names) for path in train[name]],
-        test=[Sample(path, label) for label, name in enumerate(names) for path in test[name]],
-        layout=layout,
-    )
 
 
 @dataclass(frozen=True)
@@ -203,6 +109,31 @@ def _lr_factor(step: int, total_steps: int, warmup_steps: int) -> float:
 def _batches(count: int, batch_size: int, generator: torch.Generator | None) -> list[torch.Tensor]:
     order = torch.randperm(count, generator=generator) if generator is not None else torch.arange(count)
     return list(order.split(batch_size))
+
+
+class TimeBudget:
+    """How much of the run still fits, from speeds measured as it goes.
+
+    Work starts only when the measured speed says it fits, and the plan is redone after every
+    view and every epoch with the slowest epoch so far, so a machine that gets busier mid-run
+    overruns by at most the view or epoch under way (one view and one epoch are always done).
+    """
+
+    def __init__(self, seconds: float, *, cache_share: float, clock: Callable[[], float] = time.perf_counter):
+        self.seconds, self.cache_share, self.clock = seconds, cache_share, clock
+        self.started = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def view_fits(self, seconds_per_view: float) -> bool:
+        """Another view of every training photo fits in the caching pass's share of the budget."""
+        return seconds_per_view <= self.cache_share * self.seconds - self.elapsed()
+
+    def epochs_that_fit(self, *, done: int, planned: int, slowest_epoch: float) -> int:
+        """Epochs to run in all, at most ``planned``, at least ``done``."""
+        remaining = max(0.0, self.seconds - self.elapsed())
+        return max(done, min(planned, done + int(remaining // max(slowest_epoch, 1e-9))))
 
 
 class _ThreadCount:
@@ -302,7 +233,7 @@ def train(
 
 def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -> TrainingResult:
     started = time.perf_counter()
-    budget = config.time_budget_minutes * 60
+    budget = TimeBudget(config.time_budget_minutes * 60, cache_share=config.cache_share)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
@@ -363,8 +294,7 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
 
     def more_views(view: int, seconds_per_view: float) -> bool:
         estimate["view"] = seconds_per_view / max(1, len(split.train))
-        allowance = config.cache_share * budget - (time.perf_counter() - started)
-        return seconds_per_view <= allowance
+        return budget.view_fits(seconds_per_view)
 
     views = caching(split.train, view_kinds(config.views), train_store, f"caching training photos x{config.views}", more_views, 0)
     if views < config.views:
@@ -373,7 +303,9 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     test_maps, test_pooled = test_store.maps, test_store.pooled
     cache_seconds = time.perf_counter() - cache_started
 
-    # The new head, first as a linear probe on pooled features of the frozen network.
+    # The new head, first as a linear probe on pooled features of the frozen network. Seeded again: how
+    # much of torch's generator the caching pass used depends on whether it ran here or in workers.
+    torch.manual_seed(config.seed)
     head = nn.Linear(pooled_size, num_classes)
     dropout = nn.Dropout(config.dropout)
     probe_train = train_pooled.flatten(0, 1).float()
@@ -478,14 +410,11 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
             history.append(row)
             if on_epoch is not None:
                 on_epoch(row)
-            # Re-planned after every epoch with the slowest epoch so far, so a machine that gets busier
-            # mid-run costs at most the epoch already under way.
             estimate["epoch"] = max(r["seconds"] for r in history)
-            remaining = budget - (time.perf_counter() - started)
-            fit = epoch + int(max(0.0, remaining) // estimate["epoch"])
+            fit = budget.epochs_that_fit(done=epoch, planned=planned_epochs, slowest_epoch=estimate["epoch"])
             if fit < planned_epochs:
-                log(f"time budget: {max(fit, epoch)} fine-tuning epochs instead of {config.epochs}")
-                planned_epochs = max(fit, epoch)
+                log(f"time budget: {fit} fine-tuning epochs instead of {config.epochs}")
+                planned_epochs = fit
                 plan["total"] = planned_epochs * steps_per_epoch
                 bar.total = planned_epochs
             bar.update(1)
@@ -545,23 +474,3 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
 def class_keys(class_names: list[str]) -> list[str]:
     """Catalogue keys of a dataset's class folder names."""
     return [food_key(name) for name in class_names]
-
-
-def evaluation_samples(root: Path) -> list[tuple[Path, str]]:
-    """The labelled photos of a folder for evaluating a model: its test split if it has one, else every photo.
-
-    Each item is (path, class folder name).
-    """
-    root = Path(root)
-    test_dir = next((root / name for name in TEST_DIR_NAMES if (root / name).is_dir()), None)
-    if test_dir is None and (root / "meta" / "test.txt").is_file() and (root / "images").is_dir():
-        lines = (root / "meta" / "test.txt").read_text().split()
-        found = [(root / "images" / f"{line}.jpg", line.split("/", 1)[0]) for line in lines]
-        return [(path, name) for path, name in found if path.is_file()]
-    base = test_dir or (root / "images" if (root / "images").is_dir() and not _class_folders(root) else root)
-    if not base.is_dir():
-        raise DatasetInvalid(f"{root} is not a folder")
-    samples = [(path, folder.name) for folder in _class_folders(base) for path in _images_in(folder)]
-    if not samples:
-        raise DatasetInvalid(f"no labelled photos under {base} (expected <class>/<photo> folders)")
-    return samples

@@ -212,13 +212,19 @@ class FoodClassifier:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self.transform(image)
 
-    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class probabilities and pooled penultimate features for a batch."""
+    def forward(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities and pooled penultimate features for a batch.
+
+        ``mirrored``: test-time augmentation, the average over each photo and its mirror image (twice the work).
+        """
         with self._lock, torch.inference_mode():
-            features = self.network.extract_features(batch)
+            inputs = torch.cat([batch, batch.flip(-1)]) if mirrored else batch
+            features = self.network.extract_features(inputs)
             pooled = self.network._avg_pooling(features).flatten(1)
-            logits = self.network._fc(pooled)
-            return logits.softmax(dim=1), pooled
+            probabilities = self.network._fc(pooled).softmax(dim=1)
+            if mirrored:
+                return probabilities.view(2, len(batch), -1).mean(0), pooled.view(2, len(batch), -1).mean(0)
+            return probabilities, pooled
 
     def recognise(self, image: Image.Image, *, food_mass_threshold: float, top_k: int = 5) -> Recognition:
         probabilities, pooled = self.forward(self.preprocess(image).unsqueeze(0))

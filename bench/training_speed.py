@@ -26,6 +26,7 @@ import argparse
 import cProfile
 import io
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--unfreeze-blocks", type=int, help="override the recipe's unfrozen blocks")
     parser.add_argument("--ema-decay", type=float, help="override the recipe's weight average (0 = off)")
     parser.add_argument("--image-size", type=int, help="override the recipe's input size")
+    parser.add_argument("--cache-memory-gb", type=float, help="override where the cache goes (0 = on disk)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true", help="cProfile the whole run and print the top functions")
     return parser.parse_args(argv)
@@ -76,6 +78,25 @@ def forward_rate(seconds: float = 6.0) -> float:
         rates.append(photos / (time.perf_counter() - started))
     torch.set_num_threads(before)
     return max(rates)
+
+
+def mirrored_latency_ratio(rounds: int = 20) -> float:
+    """Median latency of one photo's forward pass with test-time augmentation (photo + mirror) over without, interleaved."""
+    import torch
+
+    from predictions.inference import FoodClassifier, build_efficientnet_lite0, bundled_weights_path, imagenet_manifest, load_state_dict
+
+    network = build_efficientnet_lite0(1000)
+    network.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
+    classifier = FoodClassifier(network, imagenet_manifest(""))
+    photo = torch.randn(1, 3, 224, 224)
+    plain, mirrored = [], []
+    for _ in range(rounds + 3):
+        for mirror, series in ((False, plain), (True, mirrored)):
+            started = time.perf_counter()
+            classifier.forward(photo, mirrored=mirror)
+            series.append(time.perf_counter() - started)
+    return round(statistics.median(mirrored[3:]) / statistics.median(plain[3:]), 2)
 
 
 def run_training(dataset: Path, budget_minutes: float, overrides: dict, profile: bool):
@@ -108,7 +129,7 @@ def main(argv=None) -> dict:
     budget = 30.0 * args.scale
     overrides = {
         "views": args.views, "epochs": args.epochs, "unfreeze_blocks": args.unfreeze_blocks, "ema_decay": args.ema_decay,
-        "image_size": args.image_size, "seed": args.seed,
+        "image_size": args.image_size, "cache_memory_gb": args.cache_memory_gb, "seed": args.seed,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as folder:
@@ -120,6 +141,7 @@ def main(argv=None) -> dict:
         baseline = [forward_rate()]
         split, result = run_training(dataset, budget, overrides, args.profile)
         baseline.append(forward_rate())
+        tta_latency = mirrored_latency_ratio()
     rate = statistics.mean(baseline)
     timings, history = result.timings, result.history
     photos = len(split.train) + len(split.test)
@@ -143,6 +165,9 @@ def main(argv=None) -> dict:
         "accuracy": result.report.accuracy,
         **getattr(result, "ablations", {}),
         "threads_per_epoch": [row.get("threads") for row in history],
+        "serving_latency_with_tta_ratio": tta_latency,
+        "cache_on_disk": result.params.get("cache_on_disk", False),
+        "peak_memory_mib_main_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
     print()
     print(f"{'figure':48s} {'value':>12s}")

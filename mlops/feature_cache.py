@@ -6,8 +6,8 @@ ReLU6 and explicit padding rather than in convolutions; OpenMP's two threads sta
 other whenever another process held a core. So:
 
 - the trunk runs with batch norm folded into the convolutions and symmetric padding moved
-  into them (``folded_copy``), channels-last, a few photos per batch (the activations of
-  small batches stay in the CPU caches);
+  into them (``lite_network.folded_copy``), channels-last, a few photos per batch (the
+  activations of small batches stay in the CPU caches);
 - decoding, augmentation and the trunk run in ``workers`` processes with one torch thread
   each: they use every core on an idle machine and never wait on each other on a busy one;
 - the result goes straight into one preallocated float16 array (``FeatureStore``), in memory
@@ -20,7 +20,6 @@ other whenever another process held a core. So:
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import tempfile
@@ -32,88 +31,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
 from torchvision.transforms import v2
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD
 
-BLOCK_COUNT = 16
+from .lite_network import SplitNetwork
+
 CENTRE, MIRRORED, AUGMENTED = "centre", "mirrored", "augmented"
 PHOTOS_PER_CHUNK = 4  # trunk batches of a few photos: faster per photo on a small CPU than batches of 32
 
 
 def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-class SplitNetwork:
-    """EfficientNet-Lite0 cut before block ``cut``: a frozen trunk and a trainable tail."""
-
-    def __init__(self, network: nn.Module, cut: int):
-        self.network = network
-        self.cut = cut
-        self.drop_connect_rate = network._global_params.drop_connect_rate or 0.0
-
-    def trunk(self, images: torch.Tensor) -> torch.Tensor:
-        net = self.network
-        x = net._swish(net._bn0(net._conv_stem(images)))
-        for block in net._blocks[: self.cut]:
-            x = block(x)
-        return x
-
-    def tail_modules(self) -> list[nn.Module]:
-        net = self.network
-        return [*net._blocks[self.cut :], net._conv_head, net._bn1]
-
-    def tail(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled 1280-d features from the trunk's output; drop-connect as in the original network when training."""
-        net = self.network
-        for index in range(self.cut, BLOCK_COUNT):
-            rate = self.drop_connect_rate * index / BLOCK_COUNT if net.training else None
-            x = net._blocks[index](x, drop_connect_rate=rate)
-        x = net._swish(net._bn1(net._conv_head(x)))
-        return net._avg_pooling(x).flatten(1)
-
-
-def _fold(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> None:
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1), requires_grad=False)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
-    conv.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias, requires_grad=False)
-
-
-def _pad_inside(conv: nn.Conv2d) -> None:
-    """Let the convolution pad a symmetric 'same' padding itself instead of copying the input into a padded one."""
-    pad = getattr(conv, "static_padding", None)
-    if isinstance(pad, nn.ZeroPad2d):
-        left, right, top, bottom = pad.padding
-        if left == right and top == bottom:
-            conv.padding = (top, left)
-            conv.static_padding = nn.Identity()
-
-
-@torch.no_grad()
-def folded_copy(network: nn.Module) -> nn.Module:
-    """An inference-only copy of an EfficientNet-Lite network with every batch norm folded into its convolution.
-
-    Computes the same function as ``network.eval()`` up to float rounding, with fewer passes over memory.
-    """
-    net = copy.deepcopy(network).eval()
-    pairs = [(net._conv_stem, "_bn0", net), (net._conv_head, "_bn1", net)]
-    for block in net._blocks:
-        if block._block_args.expand_ratio != 1:
-            pairs.append((block._expand_conv, "_bn0", block))
-        pairs += [(block._depthwise_conv, "_bn1", block), (block._project_conv, "_bn2", block)]
-    for conv, norm_name, owner in pairs:
-        _fold(conv, getattr(owner, norm_name))
-        setattr(owner, norm_name, nn.Identity())
-        _pad_inside(conv)
-    net._swish = nn.ReLU6(inplace=True)
-    for block in net._blocks:
-        block._swish = nn.ReLU6(inplace=True)
-    for parameter in net.parameters():
-        parameter.requires_grad_(False)
-    return net.to(memory_format=torch.channels_last)
 
 
 def load_photo(path: Path, draft_size: int) -> Image.Image:

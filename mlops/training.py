@@ -11,7 +11,7 @@ The recipe is built for a 2-core CPU:
    (the linear probe; its test accuracy is reported as ``probe_accuracy``).
 3. The last blocks, the head convolution and the new head are fine-tuned together
    on the cached maps (random view per epoch, horizontal flips of the maps, label
-   smoothing, AdamW, warm-up then cosine decay). Batch-norm statistics stay frozen.
+   smoothing, AdamW, warm-up then cosine decay). Batch norm stays frozen, folded into the convolutions.
    The number of epochs shrinks when the time budget would not allow them.
 
 The result is a complete state_dict for ``efficientnet-lite0`` with ``num_classes``
@@ -36,18 +36,8 @@ from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_e
 
 from .datasets import DatasetInvalid, DatasetSplit, dataset_scan, evaluation_samples  # noqa: F401 (also imported from here)
 from .evaluation import ClassificationReport, classification_report
-from .feature_cache import (
-    BLOCK_COUNT,
-    PHOTOS_PER_CHUNK,
-    FeatureStore,
-    SplitNetwork,
-    ViewRecipe,
-    cache_views,
-    folded_copy,
-    memory_available_bytes,
-    usable_cores,
-    view_kinds,
-)
+from .feature_cache import PHOTOS_PER_CHUNK, FeatureStore, ViewRecipe, cache_views, memory_available_bytes, usable_cores, view_kinds
+from .lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
 
 
 @dataclass(frozen=True)
@@ -91,12 +81,6 @@ class TrainingResult:
     ablations: dict = field(default_factory=dict)  # test accuracy without TTA, without the weight average
     params: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
-
-
-def _freeze_batch_norm(module: nn.Module) -> None:
-    for layer in module.modules():
-        if isinstance(layer, nn.BatchNorm2d):
-            layer.eval()
 
 
 def _lr_factor(step: int, total_steps: int, warmup_steps: int) -> float:
@@ -243,15 +227,16 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     network.load_state_dict(base_state_dict, strict=True)
     network.eval()
     cut = BLOCK_COUNT - config.unfreeze_blocks
-    parts = SplitNetwork(network, cut)
-    frozen = SplitNetwork(folded_copy(network), cut)
+    # One folded copy does everything: the trunk for the cache, the tail for the probe's features and for
+    # fine-tuning; its weights are written back into ``network`` at the end.
+    parts = SplitNetwork(folded_copy(network), cut)
     train_labels = torch.tensor([sample.label for sample in split.train])
     test_labels = torch.tensor([sample.label for sample in split.test])
     recipe = ViewRecipe(config.image_size, config.resize_size)
     workers = usable_cores() if config.workers is None else config.workers
 
     with torch.inference_mode():
-        map_shape = tuple(frozen.trunk(torch.zeros(1, 3, config.image_size, config.image_size)).shape[1:])
+        map_shape = tuple(parts.trunk(torch.zeros(1, 3, config.image_size, config.image_size)).shape[1:])
     pooled_size = network._fc.in_features
     test_kinds = view_kinds(1, for_test=True) if config.tta else view_kinds(1)
     wanted = (len(test_kinds), len(split.test)), (config.views, len(split.train))
@@ -285,7 +270,7 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
                     seconds = photos_left * (bar.format_dict["elapsed"] / max(1, bar.n)) + run_remaining(views_left_after, config.epochs)
                     bar.set_postfix(finish=_finish_time(seconds))
             return cache_views(
-                [sample.path for sample in paths], kinds, store, frozen, recipe, seed=config.seed + len(kinds) * 7919,
+                [sample.path for sample in paths], kinds, store, parts, recipe, seed=config.seed + len(kinds) * 7919,
                 workers=workers, keep_going=keep_going, on_progress=on_progress,
             )
 
@@ -342,10 +327,11 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     planned_epochs = config.epochs if config.unfreeze_blocks else 0
     tail_modules = parts.tail_modules()
     trainable = [p for module in tail_modules for p in module.parameters()]
+    for parameter in trainable:
+        parameter.requires_grad_(True)
     average = None
     finetune_started = time.perf_counter()
     if planned_epochs:
-        network.to(memory_format=torch.channels_last)
         optimiser = torch.optim.AdamW(
             [
                 {"params": trainable, "lr": config.learning_rate * config.backbone_lr_factor},
@@ -365,7 +351,6 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
             epoch_started = time.perf_counter()
             for module in tail_modules:
                 module.train()
-            _freeze_batch_norm(network)
             head.train()
             total_loss, correct = 0.0, 0
             view_of = torch.randint(views, (len(split.train),), generator=generator)
@@ -386,7 +371,8 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
                 threads.record(time.perf_counter() - step_started)
                 total_loss += loss.item() * len(index)
                 correct += int((logits.argmax(1) == train_labels[index]).sum())
-            network.eval()
+            for module in tail_modules:
+                module.eval()
             head.eval()
             if average is not None:
                 average.swap()
@@ -421,7 +407,8 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
             bar.set_postfix(test_accuracy=f"{test_accuracy:.3f}", finish=_finish_time(run_remaining(0, planned_epochs - epoch)))
         bar.close()
 
-    network.eval()
+    for module in tail_modules:
+        module.eval()
     head.eval()
     # What TTA and the average each add, measured on the centre crops of the same run.
     ablations = {}
@@ -433,7 +420,7 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     per_view = [test_probabilities(lambda _, v=v: pooled_of_view(v), views=1) for v in range(len(test_kinds))]
     ablations["accuracy_centre"] = _accuracy(per_view[0], test_labels)
     report = _report(split, test_labels, torch.stack(per_view).mean(0).argmax(1))
-    network.to(memory_format=torch.contiguous_format)
+    unfold_into(network, parts.network)
     state_dict = {key: value.contiguous() for key, value in network.state_dict().items() if not key.startswith("_fc.")}
     state_dict["_fc.weight"] = head.weight.detach().clone()
     state_dict["_fc.bias"] = head.bias.detach().clone()

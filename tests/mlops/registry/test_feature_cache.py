@@ -12,12 +12,11 @@ from mlops.feature_cache import (
     CENTRE,
     MIRRORED,
     FeatureStore,
-    SplitNetwork,
     ViewRecipe,
     cache_views,
-    folded_copy,
     load_photo,
 )
+from mlops.lite_network import SplitNetwork, folded_copy, unfold_into
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, build_efficientnet_lite0
 
 from ..shapes import SHAPES, shape_image
@@ -61,6 +60,23 @@ def test_the_folded_trunk_computes_what_the_network_computes(network):
         folded = SplitNetwork(folded_copy(network), CUT).trunk(images.contiguous(memory_format=torch.channels_last))
 
     assert torch.allclose(folded, expected, atol=1e-3 * float(expected.abs().max()))
+
+
+def test_weights_fine_tuned_folded_write_back_into_the_served_architecture(network):
+    folded = folded_copy(network)
+    with torch.no_grad():
+        for parameter in folded._blocks[14].parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))  # as if fine-tuned
+    served = build_efficientnet_lite0(1000)
+    served.load_state_dict(network.state_dict())
+    images = torch.randn(2, 3, 96, 96)
+
+    unfold_into(served, folded)
+
+    with torch.inference_mode():
+        expected = folded(images.contiguous(memory_format=torch.channels_last))
+        assert not torch.allclose(network(images), expected, atol=1e-2)
+        assert torch.allclose(served.eval()(images), expected, atol=1e-3 * float(expected.abs().max()))
 
 
 def test_cached_views_are_the_networks_features_of_the_centre_crop_and_its_mirror(network, tmp_path):

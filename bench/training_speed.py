@@ -111,7 +111,7 @@ def run_training(dataset: Path, budget_minutes: float, overrides: dict, profile:
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
-    result = train(split, config, base_state_dict=base, progress=sys.stderr.isatty(), log=lambda line: print(f"  {line}"))
+    result = train(split, config, base_state_dict=base, progress=sys.stderr.isatty(), log=lambda line: print(f"  {line}", flush=True))
     if profiler:
         profiler.disable()
         out = io.StringIO()

@@ -65,6 +65,19 @@ class TrainingConfig:
     cache_memory_gb: float | None = None  # cache in memory up to this size, else on disk; None = half the available memory
     cache_dir: str | None = None  # where an on-disk cache goes (default: the system's temporary folder)
 
+    def __post_init__(self):
+        """Nonsense values are refused here, with a message, before anything starts."""
+        if not 0 <= self.unfreeze_blocks <= BLOCK_COUNT:
+            raise ValueError(f"unfreeze_blocks must be between 0 and {BLOCK_COUNT}")
+        if self.views < 1 or self.epochs < 0 or self.image_size < 32:
+            raise ValueError("views must be at least 1, epochs at least 0 and the image size at least 32 pixels")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"the weight average's decay must be at least 0 and below 1, got {self.ema_decay}")
+        if (self.workers is not None and self.workers < 0) or (self.threads is not None and self.threads < 1):
+            raise ValueError("workers must be 0 or more and threads 1 or more")
+        if self.cache_memory_gb is not None and self.cache_memory_gb < 0:
+            raise ValueError("the cache's memory limit cannot be negative")
+
     @property
     def resize_size(self) -> int:
         return round(self.image_size * 256 / 224)
@@ -201,10 +214,6 @@ def train(
     progress: bool = True, on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
 ) -> TrainingResult:
     """Run the recipe on ``split`` starting from ImageNet weights; seeded and reproducible on one machine."""
-    if not 0 <= config.unfreeze_blocks <= BLOCK_COUNT:
-        raise ValueError(f"unfreeze_blocks must be between 0 and {BLOCK_COUNT}")
-    if config.views < 1 or config.epochs < 0:
-        raise ValueError("views must be at least 1 and epochs at least 0")
     threads_before = torch.get_num_threads()
     stores: list[FeatureStore] = []
     try:

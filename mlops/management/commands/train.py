@@ -81,15 +81,10 @@ class Command(BaseCommand):
         data.add_argument("--max-test-per-class", type=int, default=None)
 
     def handle(self, *args, dataset_dir, **options):
-        config = TrainingConfig(
-            seed=options["seed"], image_size=options["image_size"], views=options["views"], unfreeze_blocks=options["unfreeze_blocks"],
-            head_epochs=options["head_epochs"], epochs=options["epochs"], batch_size=options["batch_size"],
-            learning_rate=options["learning_rate"], backbone_lr_factor=options["backbone_lr_factor"],
-            weight_decay=options["weight_decay"], label_smoothing=options["label_smoothing"], dropout=options["dropout"],
-            time_budget_minutes=options["time_budget_minutes"], cache_share=options["cache_share"],
-            threads=options["threads"], workers=options["workers"], ema_decay=options["ema_decay"], tta=options["tta"],
-            cache_memory_gb=options["cache_memory_gb"], cache_dir=options["cache_dir"],
-        )
+        try:
+            config = self.config_from(options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         scan = {
             "test_fraction": options["test_fraction"], "max_classes": options["max_classes"],
             "max_train_per_class": options["max_train_per_class"], "max_test_per_class": options["max_test_per_class"],
@@ -114,3 +109,15 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Registered {ref.name} version {ref.version} with alias challenger (MLflow run {run_id}).")
         self.stdout.write(f"Promote it with: manage.py promote --version {ref.version}")
+
+    @staticmethod
+    def config_from(options) -> TrainingConfig:
+        return TrainingConfig(
+            seed=options["seed"], image_size=options["image_size"], views=options["views"], unfreeze_blocks=options["unfreeze_blocks"],
+            head_epochs=options["head_epochs"], epochs=options["epochs"], batch_size=options["batch_size"],
+            learning_rate=options["learning_rate"], backbone_lr_factor=options["backbone_lr_factor"],
+            weight_decay=options["weight_decay"], label_smoothing=options["label_smoothing"], dropout=options["dropout"],
+            time_budget_minutes=options["time_budget_minutes"], cache_share=options["cache_share"],
+            threads=options["threads"], workers=options["workers"], ema_decay=options["ema_decay"], tta=options["tta"],
+            cache_memory_gb=options["cache_memory_gb"], cache_dir=options["cache_dir"],
+        )

@@ -1,6 +1,14 @@
 """The time budget of training: how many views and epochs it lets a run do, on a clock the test moves."""
 
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
 from mlops.training import TimeBudget
+
+from ..shapes import write_shapes_dataset
 
 
 class Clock:
@@ -40,3 +48,12 @@ def test_the_caching_pass_takes_another_view_only_if_it_fits_its_share_of_the_bu
 
     assert budget.view_fits(30) is True  # ends at 60 of the 60 s share
     assert budget.view_fits(31) is False
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--ema-decay", "1.5", "decay must be at least 0 and below 1"), ("--workers", "-1", "workers must be 0 or more")],
+)
+def test_train_refuses_nonsense_options_with_a_message(tmp_path, option, value, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("train", str(write_shapes_dataset(tmp_path / "shapes", per_class=2, size=32)), option, value, stdout=io.StringIO())

@@ -1,18 +1,20 @@
 """Fine-tuning EfficientNet-Lite0 on an ImageFolder dataset. Pure PyTorch and torchvision, no Django.
 
-The recipe is built for a 2-core CPU:
+The recipe is built for a 2-core CPU that other processes may be using too:
 
 1. Everything up to the last ``unfreeze_blocks`` MBConv blocks stays frozen, so its
-   output is computed once per image and cached (float16): the test photos with the
-   evaluation transform, the training photos as several views (one centre crop, the
-   others augmented: random resized crop, flip, colour jitter). The number of views
-   shrinks when the time budget would not allow them.
+   output is computed once per photo view and cached as float16 (``feature_cache``): the
+   test photos as their centre crop and its mirror image, the training photos as several
+   views (one centre crop, the others augmented: random resized crop, flip, colour
+   jitter). Views stop early when the time budget would not allow them.
 2. A new classification head is trained on the pooled features of the cached views
    (the linear probe; its test accuracy is reported as ``probe_accuracy``).
 3. The last blocks, the head convolution and the new head are fine-tuned together
    on the cached maps (random view per epoch, horizontal flips of the maps, label
-   smoothing, AdamW, warm-up then cosine decay). Batch norm stays frozen, folded into the convolutions.
-   The number of epochs shrinks when the time budget would not allow them.
+   smoothing, AdamW, warm-up then cosine decay), with batch norm frozen and folded into
+   the convolutions (``lite_network``) and a moving average of the weights, which is the
+   result. Epochs are planned again after each one from the measured speed.
+4. Test accuracy averages each photo with its mirror image, as ``evaluate`` does.
 
 The result is a complete state_dict for ``efficientnet-lite0`` with ``num_classes``
 outputs plus the metrics of the final model on the test split.

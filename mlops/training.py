@@ -267,8 +267,8 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     cache_started = time.perf_counter()
     estimate = {"view": None, "epoch": None}
 
-    def run_remaining(views_left: int, epochs_left: int) -> float:
-        view = estimate["view"] or 0.0
+    def run_remaining(views_left: int, epochs_left: int, seconds_per_view: float | None = None) -> float:
+        view = estimate["view"] or seconds_per_view or 0.0
         epoch = estimate["epoch"] or view * len(split.train)
         return views_left * view * len(split.train) + epochs_left * epoch
 
@@ -277,8 +277,8 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
             def on_progress(count):
                 bar.update(count)
                 if bar.n % (8 * PHOTOS_PER_CHUNK) < count:
-                    photos_left = bar.total - bar.n
-                    seconds = photos_left * (bar.format_dict["elapsed"] / max(1, bar.n)) + run_remaining(views_left_after, config.epochs)
+                    per_view = bar.format_dict["elapsed"] / max(1, bar.n)
+                    seconds = (bar.total - bar.n) * per_view + run_remaining(views_left_after, config.epochs, per_view)
                     bar.set_postfix(finish=_finish_time(seconds))
             return cache_views(
                 [sample.path for sample in paths], kinds, store, parts, recipe, seed=config.seed + len(kinds) * 7919,

@@ -1,4 +1,4 @@
-"""Mirroring predictions into MLflow: sustained rate, the seed's approach on a sample, and mirror lag under load.
+"""Mirroring predictions into MLflow: sustained rate, one MLflow run per prediction on a sample, and mirror lag under load.
 
 Everything runs against a throwaway SQLite database, MLflow SQLite store, media and
 var/ folder in a temporary directory (it never touches var/).
@@ -9,7 +9,7 @@ var/ folder in a temporary directory (it never touches var/).
    marking rows, JobRun rows, window aggregates), minus the broker. The MLflow store is
    in-process SQLite, so the CPU time of this process is nearly all the work; the rate
    per CPU-second is printed too, as it depends less on what else runs on the machine.
-2. The seed's approach on a sample, in the same run and store: per prediction one
+2. The run-per-prediction baseline (the student project's approach) on a sample, in the same run and store: per prediction one
    MLflow run via MlflowClient (create_run, log_param food_name and user_id,
    log_metric confidence and processing_time_seconds, set_terminated). Ratio = 1 / 2.
 3. Mirror lag: a redis-server and a real Celery worker process
@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller run: 5,000 predictions, 100 seed runs, 20 s of uploads")
     parser.add_argument("--predictions", type=int, default=None, help="predictions drained in phase 1 (default 20,000)")
-    parser.add_argument("--seed-sample", type=int, default=None, help="predictions mirrored the seed's way (default 300)")
+    parser.add_argument("--seed-sample", type=int, default=None, help="predictions mirrored one run per prediction (default 300)")
     parser.add_argument("--lag-seconds", type=float, default=None, help="seconds of uploads at full rate in phase 3 (default 60)")
     parser.add_argument(
         "--threads",
@@ -116,7 +116,7 @@ def measure_mirror_rate(count: int) -> tuple[float, dict]:
 
 
 def measure_seed_rate(sample: int) -> float:
-    """The seed's way: one MLflow run per prediction, with params and metrics, via MlflowClient."""
+    """The baseline: one MLflow run per prediction, with params and metrics, via MlflowClient."""
     from django.conf import settings
 
     from mlops import tracking
@@ -156,16 +156,11 @@ def post(client, photo: bytes) -> float:
     return time.perf_counter() - started
 
 
-def percentile(values: list[float], q: float) -> float:
-    from mlops.mirror import percentile as nearest_rank
-
-    return nearest_rank(values, q)
-
-
 def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     from django.db import connection
     from django.test import Client
 
+    from mlops.percentiles import percentile
     from predictions.models import Prediction
     from tests.mlops.processes import CeleryWorker, database_url, wait_for, worker_environment
 
@@ -199,7 +194,7 @@ def measure_lag(workdir: Path, redis, seconds: float) -> dict:
     finally:
         worker.stop()
     lags = [(mirrored - created).total_seconds() for created, mirrored in phase.values_list("created_at", "mirrored_at")]
-    return {"uploads": uploads, "rate": uploads / elapsed, "p50": percentile(lags, 50), "p99": percentile(lags, 99), "max": max(lags)}
+    return {"uploads": uploads, "rate": uploads / elapsed, "p50": percentile(lags, 0.50), "p99": percentile(lags, 0.99), "max": max(lags)}
 
 
 def measure_enqueue(redis, uploads: int) -> dict:
@@ -254,7 +249,7 @@ def main() -> None:
             rate, details = measure_mirror_rate(args.predictions)
             print(f"phase 1: {args.predictions} predictions in {details['seconds']:.2f} s, {details['batches']} batches", flush=True)
             seed_rate = measure_seed_rate(args.seed_sample)
-            print(f"phase 2: {args.seed_sample} predictions mirrored the seed's way", flush=True)
+            print(f"phase 2: {args.seed_sample} predictions mirrored one run per prediction", flush=True)
             lag = measure_lag(workdir, redis, args.lag_seconds)
             print(f"phase 3: {lag['uploads']} uploads in {args.lag_seconds:.0f} s", flush=True)
             enqueue = measure_enqueue(redis, uploads=5 if args.quick else 10)
@@ -267,7 +262,7 @@ def main() -> None:
     rows = [
         ("sustained mirroring (in-process mirror_pending)", f"{rate:,.0f} predictions/s", f">= {TARGET_RATE:,.0f}", rate >= TARGET_RATE),
         ("  the same per CPU-second of this process", f"{details['cpu_rate']:,.0f} predictions/s", "", None),
-        ("seed's approach (run per prediction)", f"{seed_rate:,.1f} predictions/s", "", None),
+        ("one run per prediction", f"{seed_rate:,.1f} predictions/s", "", None),
         ("ratio", f"{ratio:,.0f}x", f">= {TARGET_RATIO:.0f}x", ratio >= TARGET_RATIO),
         ("predict endpoint rate during lag phase", f"{lag['rate']:.1f} uploads/s", "", None),
         ("mirror lag p50 (worker + Redis)", f"{lag['p50']:.2f} s", "", None),

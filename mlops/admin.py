@@ -69,7 +69,7 @@ class DriftReportAdmin(ReadOnlyAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ["name", "status", "started_at", "finished_at", "items", "error"]
+    list_display = ["name", "status", "started_at", "duration_seconds", "items", "error"]
     list_filter = ["status", "name"]
     search_fields = ["error"]
     date_hierarchy = "started_at"

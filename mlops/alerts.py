@@ -4,34 +4,32 @@ Lifecycle per rule: condition holds and no alert is open -> open one (the partia
 constraint ``one_open_alert_per_rule`` makes this idempotent even with two evaluators);
 holds while open -> only ``last_value`` is updated; clears while open -> resolved. A
 rule with too little data in its window neither opens nor resolves anything.
-Notifications (email, webhook) go out after the opening or resolving commit; each
-attempt is recorded as an AlertDelivery.
+Notifications (``mlops.notifications``: email at once, webhooks through their own task)
+go out after the opening or resolving commit; each delivery is recorded as an AlertDelivery.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import time
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import selectors
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
+from .jobs import Job, job_recorded
+from .models import Alert, AlertRule, DriftReport
+from .notifications import alert_notify
 
 logger = logging.getLogger(__name__)
 
 Metric = AlertRule.Metric
 
-# The seed's thresholds: error rate > 10 %, p95 latency > 5 s, average confidence < 70 %, drift.
-# The error rate is that of server failures (request_stats): rejected uploads are bad input, not errors.
+# Default rules: the "unhealthy" service targets of the health report (error rate > 10 %, slow responses > 5 s),
+# confidence too low to trust (< 70 %), drift, and a mirror that fell 10 minutes behind. The error rate is that
+# of server failures (request_stats): rejected uploads are bad input, not errors.
 DEFAULT_RULES = (
     {"name": "High error rate", "metric": Metric.ERROR_RATE, "operator": AlertRule.Operator.GT, "threshold": 10.0},
     {"name": "Slow responses (p95)", "metric": Metric.P95_LATENCY, "operator": AlertRule.Operator.GT, "threshold": 5.0},
@@ -66,11 +64,6 @@ class Measurement:
     detail: str = ""
 
 
-def drift_report_latest() -> DriftReport | None:
-    """The newest periodic (scheduled) drift report; on-demand reports from the API do not drive alerts."""
-    return DriftReport.objects.filter(results__scheduled=True).order_by("-created_at", "-id").first()
-
-
 def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
     """The rule's metric now. Request and confidence metrics cover the last ``window_minutes``;
     drift is the latest scheduled report; the mirror backlog is its current age."""
@@ -86,7 +79,7 @@ def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
         count = summary["count"]
         return Measurement(value=summary["mean"], samples=count, enough_data=count >= minimum, detail=f"{count} predictions")
     if rule.metric == Metric.DRIFT:
-        report = drift_report_latest()
+        report = DriftReport.objects.latest_scheduled()
         if report is None:
             return Measurement(value=None, samples=None, enough_data=False, detail="no drift report yet")
         checks = ", ".join(report.results.get("drifting_checks", [])) or "none"
@@ -165,117 +158,40 @@ def alerts_evaluate(*, now: datetime | None = None) -> list[RuleOutcome]:
 
 
 def alerts_evaluate_job() -> dict[str, int]:
-    """The periodic evaluation: counts of outcomes by action. A JobRun ("alerts_evaluate") records each run that
-    opened or resolved an alert, and each failure (raised again)."""
-    try:
+    """The periodic evaluation: counts of outcomes by action. Recorded as a ``Job.ALERTS_EVALUATE`` run when it opened or
+    resolved an alert, or failed (raised again); a run that changed nothing leaves no record."""
+    with job_recorded(Job.ALERTS_EVALUATE) as record:
         outcomes = alerts_evaluate()
-    except Exception as exc:
-        JobRun.objects.create(
-            name="alerts_evaluate", status=JobRun.Status.FAILED, finished_at=timezone.now(),
-            error=f"{type(exc).__name__}: {exc}"[:2000], traceback=traceback.format_exc()[-20000:],
-        )
-        raise
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.action] = counts.get(outcome.action, 0) + 1
-    changed = [outcome for outcome in outcomes if outcome.action in ("opened", "resolved")]
-    if changed:
-        JobRun.objects.create(
-            name="alerts_evaluate", status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), items=len(changed),
-            details={"outcomes": counts, "changed": [{"rule_id": o.rule_id, "alert_id": o.alert_id, "action": o.action} for o in changed]},
-        )
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.action] = counts.get(outcome.action, 0) + 1
+        changed = [outcome for outcome in outcomes if outcome.action in ("opened", "resolved")]
+        record.items = len(changed)
+        changes = [{"rule_id": outcome.rule_id, "alert_id": outcome.alert_id, "action": outcome.action} for outcome in changed]
+        record.details = {"outcomes": counts, "changed": changes}
+        if not changed:
+            record.forget_if_succeeded()
     return counts
 
 
-# Notifications ---------------------------------------------------------------------------
+class AlertAcknowledgeRefused(Exception):
+    """The alert cannot be acknowledged (it is resolved, or already acknowledged)."""
 
 
-def alert_payload(alert: Alert, *, event: str) -> dict:
-    rule = alert.rule
-    return {
-        "event": event,
-        "alert": {
-            "id": alert.pk,
-            "status": alert.status,
-            "opened_at": alert.opened_at.isoformat(),
-            "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-            "value": alert.value,
-            "last_value": alert.last_value,
-            "message": alert.message,
-        },
-        "rule": {
-            "id": rule.pk,
-            "name": rule.name,
-            "metric": rule.metric,
-            "operator": rule.operator,
-            "threshold": rule.threshold,
-            "window_minutes": rule.window_minutes,
-        },
-        "sent_at": timezone.now().isoformat(),
-    }
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    """Record that ``user`` has taken the open alert on (who and when); the first acknowledgement stands.
 
-
-def alert_notify(*, alert_id: int, event: str) -> list[AlertDelivery]:
-    """Send the alert's ``event`` (opened / resolved) to the rule's email addresses and webhook; records each delivery.
-
-    A deleted alert is skipped. Delivery failures are recorded, not raised.
+    A conditional UPDATE, so two people acknowledging at once leave one name. Raises
+    AlertAcknowledgeRefused for a resolved or already acknowledged alert.
     """
-    alert = Alert.objects.select_related("rule").filter(pk=alert_id).first()
-    if alert is None:
-        logger.info("Alert %s is gone; nothing to notify", alert_id)
-        return []
-    deliveries = []
-    if alert.rule.email_to.strip():
-        deliveries.append(_deliver_email(alert, event=event))
-    if alert.rule.webhook_url:
-        deliveries.append(_deliver_webhook(alert, event=event))
-    return deliveries
-
-
-def _deliver_email(alert: Alert, *, event: str) -> AlertDelivery:
-    recipients = [address.strip() for address in alert.rule.email_to.split(",") if address.strip()]
-    state = "OPEN" if event == "opened" else "RESOLVED"
-    subject = f"[NutriLearn] {state}: {alert.rule.name}"
-    body = alert.message if event == "opened" else f"Resolved: {alert.rule.name} (last value {alert.last_value:.4g})."
-    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.EMAIL, target=", ".join(recipients), attempts=1)
-    try:
-        send_mail(subject, body, None, recipients, fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("Alert %s email to %s failed: %s", alert.pk, delivery.target, exc)
-        delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-    else:
-        delivery.delivered = True
-    delivery.save()
-    return delivery
-
-
-def _worth_retrying(status_code: int) -> bool:
-    """Server errors, timeouts and rate limits may pass; other client errors will not change on a retry."""
-    return status_code >= 500 or status_code in (408, 429)
-
-
-def _deliver_webhook(alert: Alert, *, event: str) -> AlertDelivery:
-    url = alert.rule.webhook_url
-    payload = alert_payload(alert, event=event)
-    max_attempts = max(1, settings.NUTRILEARN_WEBHOOK_MAX_ATTEMPTS)
-    delivery = AlertDelivery(alert=alert, event=event, channel=AlertDelivery.Channel.WEBHOOK, target=url)
-    for attempt in range(1, max_attempts + 1):
-        delivery.attempts = attempt
-        try:
-            response = requests.post(url, json=payload, timeout=settings.NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS)
-        except requests.RequestException as exc:
-            delivery.error = f"{type(exc).__name__}: {exc}"[:2000]
-        else:
-            if response.ok:
-                delivery.delivered = True
-                delivery.error = ""
-                break
-            delivery.error = f"HTTP {response.status_code}: {response.text[:500]}"
-            if not _worth_retrying(response.status_code):
-                break
-        if attempt < max_attempts:
-            time.sleep(settings.NUTRILEARN_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
-    if not delivery.delivered:
-        logger.warning("Alert %s webhook to %s failed after %d attempts: %s", alert.pk, url, delivery.attempts, delivery.error)
-    delivery.save()
-    return delivery
+    now = timezone.now()
+    updated = Alert.objects.filter(pk=alert.pk, status=Alert.Status.OPEN, acknowledged_at__isnull=True).update(
+        acknowledged_at=now, acknowledged_by=user
+    )
+    alert.refresh_from_db()
+    if not updated:
+        if alert.status != Alert.Status.OPEN:
+            raise AlertAcknowledgeRefused(f"Alert {alert.pk} ({alert.rule.name}) is resolved: there is nothing to acknowledge.")
+        who = alert.acknowledged_by.get_username() if alert.acknowledged_by else "someone"
+        raise AlertAcknowledgeRefused(f"Alert {alert.pk} was already acknowledged by {who} at {alert.acknowledged_at:%Y-%m-%d %H:%M} UTC.")
+    return alert

@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from predictions.serializers import ErrorEnvelope
+from nutrilearn.api_errors import AUTHENTICATION_FAILED, NOT_AUTHENTICATED, PERMISSION_DENIED, error_response
 
-from . import selectors, tracking
+from . import registry, selectors, tracking
+from .drift_reports import drift_report_compute
 from .health import system_health
 from .models import Evaluation
 from .serializers import (
@@ -39,14 +41,39 @@ from .serializers import (
     RunsQuery,
     WindowQuery,
 )
+from .services import evaluation_record
 
 TAG = ["mlops"]
 COMMON_ERRORS = {
-    400: OpenApiResponse(ErrorEnvelope, description="A parameter is invalid; the message says which and why."),
-    401: OpenApiResponse(ErrorEnvelope, description="Not signed in."),
-    403: OpenApiResponse(ErrorEnvelope, description="Not staff."),
+    400: error_response(
+        "MlopsBadRequestError",
+        {"invalid": "a parameter is malformed, out of range or given empty, or end is not after start (see error.fields)"},
+    ),
+    401: error_response("MlopsUnauthorizedError", {**NOT_AUTHENTICATED, **AUTHENTICATION_FAILED}),
+    403: error_response("MlopsForbiddenError", PERMISSION_DENIED),
 }
-TRACKING_ERRORS = {**COMMON_ERRORS, 503: OpenApiResponse(ErrorEnvelope, description="The MLflow store is unreachable.")}
+TRACKING_ERRORS = {
+    **COMMON_ERRORS,
+    503: error_response("MlopsTrackingUnavailableError", {"tracking_unavailable": "the MLflow store cannot be reached"}),
+}
+REGISTER_MODEL_ERRORS = {
+    **TRACKING_ERRORS,
+    400: error_response(
+        "RegisterModelBadRequestError",
+        {
+            "invalid": "a field is missing, empty or out of range (see error.fields)",
+            "parse_error": "the body is not valid JSON",
+        },
+    ),
+    404: error_response("RegisterModelNotFoundError", {"unknown_model_version": "the registry has no such model name and version"}),
+    415: error_response("RegisterModelUnsupportedError", {"unsupported_media_type": "the body is not JSON or a form"}),
+}
+
+
+class UnknownModelVersion(APIException):
+    status_code = 404
+    default_code = "unknown_model_version"
+    default_detail = "The model registry has no such model version."
 
 
 class TrackingStoreUnavailable(APIException):
@@ -59,12 +86,23 @@ def success(**body) -> Response:
     return Response({"status": "success", **body})
 
 
+def refuse_empty_values(values, serializer_class) -> None:
+    """A known parameter sent with no value is a 400, as the schema promises, not "absent" (DRF's reading of form data)."""
+    if not isinstance(values, QueryDict):
+        return  # JSON: the serializer refuses "" and null itself
+    known = serializer_class().fields
+    empty = sorted(key for key, items in values.lists() if key in known and "" in items)
+    if empty:
+        raise ValidationError({key: ["Give a value, or leave the parameter out."] for key in empty})
+
+
 class MonitoringView(APIView):
     """Base of the monitoring views: staff only (the project default), query validated by ``query_class``."""
 
     query_class = WindowQuery
 
     def query(self, request) -> dict:
+        refuse_empty_values(request.query_params, self.query_class)
         serializer = self.query_class(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
@@ -124,13 +162,11 @@ class ModelVersionsView(MonitoringView):
         summary="Model versions: registry versions, aliases, sha256 and their latest evaluation",
     )
     def get(self, request):
-        from .registry import RegistryUnavailable, aliases_get, versions_list
-
         values = self.query(request)
         try:
-            registered = versions_list()
-            aliases = aliases_get()
-        except RegistryUnavailable as exc:
+            registered = registry.versions_list()
+            aliases = registry.aliases_get()
+        except registry.RegistryUnavailable as exc:
             raise TrackingStoreUnavailable(f"The MLflow model registry is unreachable: {exc}")
         versions = selectors.model_versions_with_evaluations(registered=registered, aliases=aliases, **self.window(values))
         return success(model_versions=versions, total=len(versions))
@@ -144,18 +180,24 @@ class RegisterModelView(MonitoringView):
     @extend_schema(
         tags=TAG,
         request=RegisterModelRequest,
-        responses={201: RegisterModelEnvelope, **TRACKING_ERRORS},
-        summary="Record evaluation metrics for a model version",
+        responses={201: RegisterModelEnvelope, **REGISTER_MODEL_ERRORS},
+        summary="Record evaluation metrics for a registered model version",
     )
     def post(self, request):
-        from .services import evaluation_record
-
+        refuse_empty_values(request.data, RegisterModelRequest)
         serializer = RegisterModelRequest(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        model_name = data.get("model_name", settings.MLFLOW_REGISTERED_MODEL_NAME)
+        try:
+            registry.version_get(data["model_version"], name=model_name)
+        except registry.VersionNotFound:
+            raise UnknownModelVersion(f"The model registry has no version {data['model_version']} of {model_name!r}.")
+        except registry.RegistryUnavailable as exc:
+            raise TrackingStoreUnavailable(f"The MLflow model registry is unreachable: {exc}")
         try:
             evaluation = evaluation_record(
-                model_name=data.get("model_name") or settings.MLFLOW_REGISTERED_MODEL_NAME,
+                model_name=model_name,
                 model_version=data["model_version"],
                 source=Evaluation.Source.MANUAL,
                 accuracy=data["accuracy"],
@@ -224,10 +266,23 @@ class DriftView(MonitoringView):
 
     query_class = DriftQuery
 
-    @extend_schema(tags=TAG, parameters=[DriftQuery], responses={200: DataEnvelope, **COMMON_ERRORS}, summary="Drift of the recent window")
+    @extend_schema(
+        tags=TAG,
+        parameters=[DriftQuery],
+        responses={
+            200: DataEnvelope,
+            **COMMON_ERRORS,
+            400: error_response(
+                "DriftBadRequestError",
+                {
+                    "invalid": "a parameter is malformed, out of range or given empty, end is not after start, or start is "
+                    "not at least window_days before end (or now), which leaves no baseline window (see error.fields)"
+                },
+            ),
+        },
+        summary="Drift of the recent window",
+    )
     def get(self, request):
-        from .drift_reports import drift_report_compute
-
         values = self.query(request)
         recent_end = values["end"] or timezone.now()
         recent_start = recent_end - timedelta(days=values["window_days"])

@@ -127,34 +127,6 @@ def estimated_accuracy(recent_counts, recent_confidence_sums, labelled: list[Rel
     return {"raw": raw, "calibrated": float(expected_correct / total), "prediction_count": int(total), "calibrated_bins": calibrated_bins}
 
 
-def macro_scores(*, true_positive: dict, predicted: dict, actual: dict) -> dict:
-    """Accuracy and macro precision, recall and F1 from per-class counts, averaged over the true classes.
-
-    As ``evaluation.classification_report`` (so feedback figures match ``evaluate --feedback``):
-    a predicted class that is never true is a miss, not a class of its own; a true class
-    never predicted has precision 0 (scikit-learn's zero_division=0).
-    """
-    total = sum(actual.values())
-    if total == 0:
-        return {"accuracy": None, "precision": None, "recall": None, "f1_score": None, "sample_count": 0}
-    classes = {label for label, count in actual.items() if count}
-    precisions, recalls, f1s = [], [], []
-    for label in classes:
-        tp = true_positive.get(label, 0)
-        p = tp / predicted[label] if predicted.get(label) else 0.0
-        r = tp / actual[label] if actual.get(label) else 0.0
-        precisions.append(p)
-        recalls.append(r)
-        f1s.append(2 * p * r / (p + r) if p + r else 0.0)
-    return {
-        "accuracy": sum(true_positive.values()) / total,
-        "precision": float(np.mean(precisions)),
-        "recall": float(np.mean(recalls)),
-        "f1_score": float(np.mean(f1s)),
-        "sample_count": int(total),
-    }
-
-
 def accuracy_change_test(*, first_correct: int, first_total: int, last_correct: int, last_total: int) -> dict | None:
     """Two-proportion z-test of a change in accuracy between two labelled samples; None when a sample is empty.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +24,8 @@ from predictions.models import Food, Prediction
 
 from . import tracking
 from .drift import INSUFFICIENT_DATA, DriftAnalysis, DriftConfig, WindowSample, drift_analyse
-from .models import DriftReport, JobRun
+from .jobs import Job, job_failure_record, job_recorded
+from .models import DriftReport
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ def drift_config(*, threshold: float | None = None) -> DriftConfig:
         min_samples=settings.NUTRILEARN_DRIFT_MIN_SAMPLES,
         mmd_sample_size=settings.NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE,
         mmd_permutations=settings.NUTRILEARN_DRIFT_MMD_PERMUTATIONS,
+        food_permutations=settings.NUTRILEARN_DRIFT_FOOD_PERMUTATIONS,
         seed=settings.NUTRILEARN_DRIFT_SEED,
     )
 
@@ -151,11 +152,33 @@ def _recommendation(analysis: DriftAnalysis, baseline: WindowRead, recent: Windo
             f"in the recent window; each needs at least {config.min_samples}."
         )
     if analysis.drift_detected:
-        return (
+        advice = (
             f"Drift in {', '.join(analysis.drifting_checks)}. Consider retraining the model: review recent photos, "
             "label a sample through feedback and evaluate the model on it."
         )
-    return "Model is stable: no check found drift between the windows."
+    else:
+        advice = "Model is stable: no check found drift between the windows."
+    if analysis.untested:
+        by_reason: dict[str, list[str]] = {}
+        for entry in analysis.untested:
+            by_reason.setdefault(entry.reason, []).append(entry.name)
+        advice += " Not tested: " + "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items()) + "."
+    return advice
+
+
+def _drift_score_figures(analysis: DriftAnalysis) -> dict:
+    """The drift score with what a reader needs beside it: the plug-in distance, the chance level, the sample sizes."""
+    test = analysis.check("prediction").test("jensen_shannon")
+    return {
+        "drift_score_definition": (
+            "Jensen-Shannon distance (base 2, 0-1) between the food distributions of the two windows, corrected for chance: "
+            "sqrt(max(0, observed divergence - its mean over random relabellings of the two windows)); "
+            "about 0 when nothing changed, whatever the window sizes"
+        ),
+        "drift_score_raw": test.statistic,
+        "drift_score_chance": test.details.get("chance_distance"),
+        "drift_score_samples": {"baseline": test.n_baseline, "recent": test.n_recent},
+    }
 
 
 def _finite_or_none(value):
@@ -187,7 +210,7 @@ def drift_report_compute(
     results = {
         "drift_detected": analysis.drift_detected,
         "drift_score": analysis.drift_score,
-        "drift_score_definition": "Jensen-Shannon distance (base 2, 0-1) between the food distributions of the two windows",
+        **_drift_score_figures(analysis),
         "threshold": config.js_threshold,
         "verdict": analysis.verdict,
         "reason": _reason(baseline, recent, config),
@@ -215,6 +238,7 @@ def drift_report_compute(
             "sample_size": sample_size,
             "mmd_sample_size": config.mmd_sample_size,
             "mmd_permutations": config.mmd_permutations,
+            "food_permutations": config.food_permutations,
             "seed": config.seed,
         },
         **analysis.as_dict(),
@@ -229,6 +253,7 @@ def drift_report_compute(
         drift_score=analysis.drift_score,
         verdict=analysis.verdict,
         results=_finite_or_none(results),
+        scheduled=scheduled,
     )
     return report
 
@@ -249,7 +274,7 @@ def drift_report_metrics(report: DriftReport) -> dict[str, float]:
 
 
 def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
-    """Log the report as an MLflow run (run_type=drift) and remember its id; None and a failed JobRun if MLflow is down."""
+    """Log the report as an MLflow run (run_type=drift) and remember its id; None and a failed job record if MLflow is down."""
     try:
         run_id = tracking.drift_run_log(
             report_id=report.pk,
@@ -269,13 +294,7 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
         )
     except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
         logger.warning("Drift report %s stored but not logged to MLflow: %s", report.pk, exc)
-        JobRun.objects.create(
-            name="drift_report_mlflow",
-            status=JobRun.Status.FAILED,
-            finished_at=timezone.now(),
-            error=str(exc)[:2000],
-            details={"drift_report_id": report.pk},
-        )
+        job_failure_record(Job.DRIFT_REPORT_MLFLOW, error=str(exc), details={"drift_report_id": report.pk})
         return None
     DriftReport.objects.filter(pk=report.pk).update(mlflow_run_id=run_id)
     report.mlflow_run_id = run_id
@@ -284,29 +303,35 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
 
 def drift_report_scheduled(*, now: datetime | None = None) -> DriftReport:
     """The periodic report: the last NUTRILEARN_DRIFT_RECENT_DAYS against the NUTRILEARN_DRIFT_BASELINE_DAYS before them,
-    stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" JobRun).
+    stored and logged to MLflow (an unreachable MLflow leaves the row without a run id and a failed "drift_report_mlflow" record).
 
-    Recorded as a JobRun ("drift_report"); an unexpected error marks the JobRun failed and is raised again.
+    Recorded as a ``Job.DRIFT_REPORT`` run; an unexpected error marks it failed and is raised again. Also prunes old
+    reports (``drift_reports_prune``).
     """
     now = now or timezone.now()
     recent_start = now - timedelta(days=settings.NUTRILEARN_DRIFT_RECENT_DAYS)
     baseline_start = recent_start - timedelta(days=settings.NUTRILEARN_DRIFT_BASELINE_DAYS)
-    job = JobRun.objects.create(name="drift_report")
-    try:
+    with job_recorded(Job.DRIFT_REPORT) as record:
         report = drift_report_compute(
             baseline_start=baseline_start, baseline_end=recent_start, recent_start=recent_start, recent_end=now, scheduled=True
         )
         drift_report_log_to_mlflow(report=report)
-    except Exception as exc:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000],
-            traceback=traceback.format_exc()[-20000:],
-        )
-        raise
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.SUCCEEDED,
-        finished_at=timezone.now(),
-        items=report.results.get("recent_predictions", 0),
-        details={"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id},
-    )
+        record.items = report.results.get("recent_predictions", 0)
+        record.details = {
+            "drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id,
+            "pruned_reports": drift_reports_prune(now=now),
+        }
     return report
+
+
+def drift_reports_prune(*, now: datetime | None = None) -> int:
+    """Delete reports computed on demand (by the API or the pages) older than ``NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS``
+    and scheduled ones older than ``NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS``; returns how many. Idempotent."""
+    now = now or timezone.now()
+    on_demand = DriftReport.objects.filter(
+        scheduled=False, created_at__lt=now - timedelta(days=settings.NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS)
+    )
+    scheduled = DriftReport.objects.filter(
+        scheduled=True, created_at__lt=now - timedelta(days=settings.NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS)
+    )
+    return on_demand.delete()[0] + scheduled.delete()[0]

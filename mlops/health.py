@@ -1,5 +1,6 @@
 """Liveness and readiness of this process, and the health report of the whole system."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection
@@ -7,36 +8,43 @@ from django.utils import timezone
 
 from predictions.serving import holder
 
+logger = logging.getLogger(__name__)
+
 
 def database_ready() -> tuple[bool, str]:
+    """Whether the database answers; the detail is safe to show anyone (the error itself goes to the log)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as exc:
-        return False, f"database unreachable: {exc}"
+        logger.warning("readiness: database unreachable: %s", exc)
+        return False, "database unreachable"
     return True, "ok"
 
 
 def model_ready() -> tuple[bool, str]:
-    """Ready once a model serves (the champion, or the bundled fallback: its reason is in the detail).
+    """Ready once a model serves (the champion, or the bundled fallback); the detail names the version, never an error text.
 
-    Loading it here is what warms a fresh process; not ready only when nothing can serve.
+    Loading it here is what warms a fresh process; not ready only when nothing can serve. Reasons go to the log.
     """
     from predictions.inference import ModelUnavailable
 
     try:
         model = holder.get()
     except ModelUnavailable as exc:
-        return False, f"model not loaded: {exc}"
+        logger.warning("readiness: no model can serve: %s", exc)
+        return False, "no model can serve"
     detail = f"{model.name} version {model.version}"
     if holder.fallback_reason:
-        detail += f" (fallback: {holder.fallback_reason})"
+        logger.warning("readiness: serving the bundled fallback model: %s", holder.fallback_reason)
+        detail += " (bundled fallback: the registry's champion could not be served)"
     return True, detail
 
 
-# Thresholds of the original design: response time target < 2 s average (alert > 5 s),
-# error rate target < 5 % (alert > 10 %). Errors are server failures: rejected uploads are
-# bad input from clients and never make the system unhealthy.
+# The service targets the health status is judged against (and the default alert rules fire on):
+# average response time < 2 s (unhealthy above 5 s), error rate < 5 % (unhealthy above 10 %).
+# Errors are server failures: rejected uploads are bad input from clients and never make the
+# system unhealthy.
 DEGRADED_AVG_SECONDS = 2.0
 UNHEALTHY_AVG_SECONDS = 5.0
 DEGRADED_ERROR_RATE_PERCENT = 5.0
@@ -45,7 +53,7 @@ WORKER_STALE_AFTER = timedelta(minutes=15)
 
 
 def health_status(*, total_requests: int, avg_response_time_seconds: float | None, error_rate_percent: float) -> str:
-    """healthy / degraded / unhealthy by the original thresholds; unknown without requests.
+    """healthy / degraded / unhealthy against the service targets above; unknown without requests.
 
     ``error_rate_percent`` is the share of requests that failed on the server (not rejected uploads).
     """
@@ -94,7 +102,10 @@ def broker_state() -> dict:
 
 
 def worker_state() -> dict:
-    """The worker is taken as alive when a background job started recently (the periodic sweeper runs every few minutes)."""
+    """The worker is taken as alive when a background job started recently.
+
+    The rollups refresh records a run every NUTRILEARN_ROLLUP_SECONDS (5 minutes by default).
+    """
     from .models import JobRun
 
     latest = JobRun.objects.order_by("-started_at").values("name", "status", "started_at").first()
@@ -130,7 +141,7 @@ def mirror_state(*, stale_after_seconds: float = 900) -> dict:
 
 
 def system_health(*, start: datetime, end: datetime, model_version: str | None = None, components: bool = True) -> dict:
-    """Request statistics of the window with a status by the original thresholds, the state of each component and advice."""
+    """Request statistics of the window with a status against the service targets, the state of each component and advice."""
     from .selectors import request_stats
 
     stats = request_stats(start=start, end=end, model_version=model_version)

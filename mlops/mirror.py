@@ -7,7 +7,8 @@ stores once. Each model version has one serving run per day (``ServingRun``).
 
 Failures are kept on the rows: a store that cannot be reached releases the claim and
 leaves the rows for the retry; a request MLflow refuses counts an attempt, and after
-``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is poison: shown, no longer retried.
+``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` the prediction is given up (``Prediction.objects.mirror_given_up()``):
+shown, no longer retried until staff ask.
 A refusal because the serving run was deleted (or purged) in MLflow is not the rows'
 fault: the run is restored (or replaced) and the batch sent again.
 """
@@ -16,10 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
-import threading
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,17 +29,18 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from nutrilearn.breaker import Breaker
 from nutrilearn.celery import app as celery_app
 from predictions.models import Prediction
 
 from . import tracking
-from .models import JobRun, MirrorSchedule, ServingRun
+from .jobs import Job, job_failure_record, job_recorded, job_runs_abandoned_fail
+from .models import MirrorSchedule, ServingRun
+from .percentiles import percentile
 from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
 
 logger = logging.getLogger(__name__)
 
-MIRROR_JOB = "mirror_predictions"
-WINDOWS_JOB = "mirror_window_aggregates"
 CONFIDENCE = "confidence"
 LATENCY = "processing_time_seconds"
 POINTS_PER_PREDICTION = 2
@@ -90,15 +89,8 @@ def prediction_points(prediction: PendingPrediction) -> list[MetricPoint]:
     return points
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0-100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def window_points(*, window_start: datetime, window_seconds: int, predictions: Sequence[PendingPrediction]) -> list[MetricPoint]:
-    """Aggregates of one window: count, mean confidence, latency p50/p95, no-food share, count per food.
+    """Aggregates of one window: count, mean confidence, latency p50/p95 (``mlops.percentiles``), no-food share, count per food.
 
     Step is the window's index since the epoch and timestamp its end, so the same window
     always gives the same points.
@@ -112,8 +104,8 @@ def window_points(*, window_start: datetime, window_seconds: int, predictions: S
         points.append(MetricPoint("window_confidence_mean", sum(confidences) / len(confidences), moment, step))
     latencies = [p.processing_time_seconds for p in predictions if p.processing_time_seconds is not None]
     if latencies:
-        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 50), moment, step))
-        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 95), moment, step))
+        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 0.50), moment, step))
+        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 0.95), moment, step))
     points.append(MetricPoint("window_no_food_share", sum(1 for p in predictions if p.no_food) / count, moment, step))
     per_food: dict[str, int] = defaultdict(int)
     for prediction in predictions:
@@ -127,9 +119,7 @@ def window_points(*, window_start: datetime, window_seconds: int, predictions: S
 
 
 def _mirrorable():
-    return Prediction.objects.filter(
-        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__lt=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-    )
+    return Prediction.objects.mirror_pending()
 
 
 def _claimable(now: datetime):
@@ -247,69 +237,60 @@ class BatchOutcome:
 def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None = None) -> BatchOutcome | None:
     """Claim one batch of pending predictions, log it to MLflow and mark it mirrored; None when nothing is pending.
 
-    Raises TrackingUnavailable (after releasing the claim and recording the error on the
-    rows and on the JobRun) so that the caller can retry later. A batch MLflow refuses is
-    recorded as failed and its rows count an attempt; it is not raised.
+    Recorded as a ``Job.MIRROR_BATCH`` run. Raises TrackingUnavailable (after releasing the
+    claim and recording the error on the rows and on the run) so that the caller can retry
+    later. A batch MLflow refuses is recorded as failed and its rows count an attempt; it is not raised.
     """
     now = now or timezone.now()
     batch = predictions_claim(limit=limit or settings.NUTRILEARN_MIRROR_BATCH_SIZE, now=now)
     if not batch:
         return None
-    started = time.perf_counter()
     ids = [prediction.id for prediction in batch]
-    job = JobRun.objects.create(name=MIRROR_JOB, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)})
     outcome = BatchOutcome(claimed=len(batch))
-    try:
-        groups: dict[tuple[str, str, date], list[PendingPrediction]] = defaultdict(list)
-        for prediction in batch:
-            groups[prediction.serving_key].append(prediction)
-        for (model_name, model_version, day), members in groups.items():
-            points = [point for prediction in members for point in prediction_points(prediction)]
-            run_id = serving_run_log(model_name=model_name, model_version=model_version, day=day, points=points)
-            mirrored_at = timezone.now()
-            outcome.mirrored += Prediction.objects.filter(id__in=[p.id for p in members], mirrored_at__isnull=True).update(
-                mirrored_at=mirrored_at, mlflow_run_id=run_id, mlflow_step=F("id"), mirror_claimed_at=None, mirror_error=""
-            )
-            outcome.run_ids.append(run_id)
-    except TrackingRejected as exc:
-        outcome.error = str(exc)
-        unmirrored = list(Prediction.objects.filter(id__in=ids, mirrored_at__isnull=True).values_list("id", flat=True))
-        outcome.rejected = len(unmirrored)
-        _release(unmirrored, error=f"MLflow refused the batch: {exc}", count_attempt=True, now=now)
-        _job_finish(job, outcome, started, status=JobRun.Status.FAILED)
-        logger.error("mirror batch %s-%s refused by MLflow: %s", ids[0], ids[-1], exc)
-        return outcome
-    except TrackingUnavailable as exc:
-        outcome.error = str(exc)
-        _release(ids, error=f"MLflow unavailable: {exc}", count_attempt=False, now=now)
-        _job_finish(job, outcome, started, status=JobRun.Status.FAILED)
-        logger.warning("mirror batch %s-%s: MLflow unavailable: %s", ids[0], ids[-1], exc)
-        raise
-    except OperationalError as exc:
-        # The database is locked or unreachable: not the rows' fault, so no attempt is counted.
-        outcome.error = f"database unavailable: {exc}"
-        _release(ids, error=outcome.error, count_attempt=False, now=now)
-        _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
-        raise
-    except Exception as exc:
-        # A bug or a database error: count the attempt so a row that always breaks ends as poison.
-        outcome.error = f"{type(exc).__name__}: {exc}"
-        _release(ids, error=f"mirroring failed: {outcome.error}", count_attempt=True, now=now)
-        _job_finish(job, outcome, started, status=JobRun.Status.FAILED, trace=traceback.format_exc())
-        raise
-    _job_finish(job, outcome, started, status=JobRun.Status.SUCCEEDED)
+    with job_recorded(Job.MIRROR_BATCH, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)}) as record:
+        try:
+            _batch_mirror(batch, outcome)
+        except TrackingRejected as exc:
+            outcome.error = str(exc)
+            unmirrored = list(Prediction.objects.filter(id__in=ids, mirrored_at__isnull=True).values_list("id", flat=True))
+            outcome.rejected = len(unmirrored)
+            _release(unmirrored, error=f"MLflow refused the batch: {exc}", count_attempt=True, now=now)
+            record.fail(outcome.error)
+            logger.error("mirror batch %s-%s refused by MLflow: %s", ids[0], ids[-1], exc)
+        except TrackingUnavailable as exc:
+            record.error = outcome.error = str(exc)
+            _release(ids, error=f"MLflow unavailable: {exc}", count_attempt=False, now=now)
+            logger.warning("mirror batch %s-%s: MLflow unavailable: %s", ids[0], ids[-1], exc)
+            raise
+        except OperationalError as exc:
+            # The database is locked or unreachable: not the rows' fault, so no attempt is counted.
+            record.error = outcome.error = f"database unavailable: {exc}"
+            _release(ids, error=outcome.error, count_attempt=False, now=now)
+            raise
+        except Exception as exc:
+            # A bug or a database error: count the attempt so a row that always breaks ends given up.
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            _release(ids, error=f"mirroring failed: {outcome.error}", count_attempt=True, now=now)
+            raise
+        finally:
+            record.items = outcome.mirrored
+            record.details.update({"run_ids": outcome.run_ids, "rejected": outcome.rejected})
     return outcome
 
 
-def _job_finish(job: JobRun, outcome: BatchOutcome, started: float, *, status: str, trace: str = "") -> None:
-    job.status = status
-    job.finished_at = timezone.now()
-    job.items = outcome.mirrored
-    job.error = outcome.error
-    job.traceback = trace
-    seconds = round(time.perf_counter() - started, 4)
-    job.details = {**job.details, "run_ids": outcome.run_ids, "rejected": outcome.rejected, "seconds": seconds}
-    job.save(update_fields=["status", "finished_at", "items", "error", "traceback", "details"])
+def _batch_mirror(batch: list[PendingPrediction], outcome: BatchOutcome) -> None:
+    """Log a claimed batch, one serving run (model version and day) at a time, marking each group mirrored once logged."""
+    groups: dict[tuple[str, str, date], list[PendingPrediction]] = defaultdict(list)
+    for prediction in batch:
+        groups[prediction.serving_key].append(prediction)
+    for (model_name, model_version, day), members in groups.items():
+        points = [point for prediction in members for point in prediction_points(prediction)]
+        run_id = serving_run_log(model_name=model_name, model_version=model_version, day=day, points=points)
+        mirrored_at = timezone.now()
+        outcome.mirrored += Prediction.objects.filter(id__in=[p.id for p in members], mirrored_at__isnull=True).update(
+            mirrored_at=mirrored_at, mlflow_run_id=run_id, mlflow_step=F("id"), mirror_claimed_at=None, mirror_error=""
+        )
+        outcome.run_ids.append(run_id)
 
 
 @dataclass
@@ -404,10 +385,8 @@ def serving_windows_close(*, now: datetime | None = None) -> int:
             except TrackingRejected as exc:
                 # E.g. the serving run was deleted in the MLflow UI: record it and move on, rather
                 # than failing every later mirror task on the same windows.
-                JobRun.objects.create(
-                    name=WINDOWS_JOB, status=JobRun.Status.FAILED, finished_at=timezone.now(), error=str(exc),
-                    details={"run_id": run.run_id, "from": start.isoformat(), "until": horizon.isoformat()},
-                )
+                window = {"run_id": run.run_id, "from": start.isoformat(), "until": horizon.isoformat()}
+                job_failure_record(Job.MIRROR_WINDOWS, error=str(exc), details=window)
                 logger.error("window aggregates of run %s refused by MLflow: %s", run.run_id, exc)
         ServingRun.objects.filter(pk=run.pk).update(aggregated_until=horizon, aggregates_complete=horizon >= day_end)
     return logged
@@ -429,72 +408,28 @@ def mirror_due(*, now: datetime | None = None) -> bool:
 
 
 def abandoned_jobs_fail(*, now: datetime | None = None) -> int:
-    """Mark mirror jobs still 'running' after the claim timeout as failed: their worker died mid-batch."""
+    """Mark mirror batches still running after the claim timeout as failed: their worker died mid-batch."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS)
-    return JobRun.objects.filter(name=MIRROR_JOB, status=JobRun.Status.RUNNING, started_at__lt=cutoff).update(
-        status=JobRun.Status.FAILED, finished_at=now, error="worker lost mid-batch; its predictions were claimed again"
+    return job_runs_abandoned_fail(
+        Job.MIRROR_BATCH, started_before=cutoff, now=now, error="worker lost mid-batch; its predictions were claimed again"
     )
-
-
-def job_runs_prune(*, now: datetime | None = None) -> int:
-    """Delete successful JobRuns of every job (mirror batches, rollups, alert checks, drift) older than the retention; returns how many.
-
-    Failures are kept. Run by the mirror sweeper, the most frequent periodic task.
-    """
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS)
-    deleted, _ = JobRun.objects.filter(status=JobRun.Status.SUCCEEDED, started_at__lt=cutoff).delete()
-    return deleted
 
 
 def predictions_mirror_retry(*, ids: Iterable[int]) -> int:
     """Give predictions that were given up (or failing) a fresh set of attempts; returns how many rows."""
-    count = Prediction.objects.filter(id__in=list(ids), status=Prediction.Status.OK, mirrored_at__isnull=True).update(
-        mirror_attempts=0, mirror_claimed_at=None, mirror_error=""
-    )
+    count = Prediction.objects.unmirrored().filter(id__in=list(ids)).update(mirror_attempts=0, mirror_claimed_at=None, mirror_error="")
     if count:
         transaction.on_commit(mirror_enqueue, robust=True)
     return count
 
 
-def poison_predictions():
-    """Predictions that stopped being retried after too many refused attempts (shown in admin and API)."""
-    return Prediction.objects.filter(
-        status=Prediction.Status.OK, mirrored_at__isnull=True, mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-    )
-
-
 # Enqueueing (called after a Prediction commits).
 
 
-class EnqueueBreaker:
-    """After a broker error, publishing is skipped for a while, so that uploads stop waiting on a broker that is down.
-
-    Per process and thread-safe; what is not published is found by the sweeper.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._open_until = 0.0  # time.monotonic() from which publishing is tried again
-
-    def is_open(self) -> bool:
-        return time.monotonic() < self._open_until
-
-    def open(self, *, seconds: float) -> bool:
-        """Skip publishing for ``seconds``; returns whether this call opened it (it was not open already)."""
-        with self._lock:
-            now = time.monotonic()
-            opened = now >= self._open_until
-            self._open_until = max(self._open_until, now + seconds)
-        return opened
-
-    def reset(self) -> None:
-        with self._lock:
-            self._open_until = 0.0
-
-
-enqueue_breaker = EnqueueBreaker()
+# After a broker error, publishing is skipped for a while (per process), so that uploads stop
+# waiting on a broker that is down; what is not published is found by the sweeper.
+enqueue_breaker = Breaker()
 
 
 MIRROR_TASK = "mlops.tasks.mirror_pending_predictions"

@@ -1,8 +1,11 @@
+from __future__ import annotations
+
+from django.conf import settings
 from django.db import models
 
 
 class JobRun(models.Model):
-    """The outcome of one background job (mirror batch, drift report, alert check, ...), shown in admin and API."""
+    """The outcome of one run of a background job (mirror batch, drift report, alert check, ...), written by ``mlops.jobs``."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -13,6 +16,7 @@ class JobRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
     items = models.PositiveIntegerField(default=0, help_text="How many things the job handled (predictions mirrored, ...).")
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)
@@ -115,6 +119,12 @@ class Evaluation(models.Model):
         return f"{self.model_name} v{self.model_version} on {self.get_source_display().lower()}: accuracy {self.accuracy:.3f}"
 
 
+class DriftReportQuerySet(models.QuerySet):
+    def latest_scheduled(self) -> DriftReport | None:
+        """The newest periodic report: the one alert rules and the dashboard read (on-demand API reports may use any windows)."""
+        return self.filter(scheduled=True).order_by("-created_at", "-id").first()
+
+
 class DriftReport(models.Model):
     """A stored drift report for a baseline window against a recent window."""
 
@@ -129,9 +139,13 @@ class DriftReport(models.Model):
     verdict = models.CharField(max_length=20, default="insufficient_data")
     results = models.JSONField(default=dict)
     mlflow_run_id = models.CharField(max_length=64, blank=True)
+    scheduled = models.BooleanField(default=False, help_text="Computed by the periodic task (read by alert rules), not on demand.")
+
+    objects = DriftReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["scheduled", "created_at"], name="drift_report_scheduled_idx")]
 
     def __str__(self):
         version = f" v{self.model_version}" if self.model_version else ""
@@ -179,6 +193,10 @@ class Alert(models.Model):
     value = models.FloatField(null=True, blank=True)
     last_value = models.FloatField(null=True, blank=True)
     message = models.TextField(blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Who took the alert on."
+    )
 
     class Meta:
         ordering = ["-opened_at"]

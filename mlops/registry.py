@@ -17,9 +17,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import mlflow.artifacts
+import requests
+import sqlalchemy.exc
 from django.conf import settings
+from mlflow.exceptions import MlflowException
+from safetensors.torch import save_file
 
 from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, WeightsMissing, sha256_file
 
@@ -53,6 +59,7 @@ class VersionRef:
     run_id: str
     aliases: tuple[str, ...] = ()
     tags: dict = dataclasses.field(default_factory=dict)
+    created_at: datetime | None = None  # when the version was registered
 
 
 def model_name() -> str:
@@ -71,8 +78,6 @@ def artefact_write(directory: Path, *, manifest: Manifest, state_dict=None, weig
         raise ValueError("give exactly one of state_dict and weights_file")
     directory.mkdir(parents=True, exist_ok=True)
     if state_dict is not None:
-        from safetensors.torch import save_file
-
         target = directory / "weights.safetensors"
         save_file({key: tensor.detach().contiguous() for key, tensor in state_dict.items()}, str(target))
     else:
@@ -99,10 +104,6 @@ def artefact_read(directory: Path) -> tuple[Manifest, Path]:
 @contextlib.contextmanager
 def _registry_call(what: str) -> Iterator[None]:
     """Translate MLflow's and its transports' errors into the two named errors of this module."""
-    import requests
-    import sqlalchemy.exc
-    from mlflow.exceptions import MlflowException
-
     try:
         yield
     except MlflowException as exc:
@@ -122,13 +123,12 @@ def _ref(model_version) -> VersionRef:
         run_id=model_version.run_id or "",
         aliases=tuple(model_version.aliases or ()),
         tags=dict(model_version.tags),
+        created_at=datetime.fromtimestamp(model_version.creation_timestamp / 1000, tz=UTC) if model_version.creation_timestamp else None,
     )
 
 
 def registered_model_ensure() -> None:
     """Create the registered model if missing; safe when two processes do it at once."""
-    from mlflow.exceptions import MlflowException
-
     client = get_client()
     with _registry_call("create registered model"):
         try:
@@ -161,9 +161,11 @@ def alias_resolve(alias: str) -> VersionRef:
     return version_get(version)
 
 
-def version_get(version: str | int) -> VersionRef:
-    with _registry_call(f"read {model_name()} version {version}"):
-        return _ref(get_client().get_model_version(model_name(), str(version)))
+def version_get(version: str | int, *, name: str | None = None) -> VersionRef:
+    """A version of the registered model (or of the registered model ``name``); VersionNotFound when there is none."""
+    name = name or model_name()
+    with _registry_call(f"read {name} version {version}"):
+        return _ref(get_client().get_model_version(name, str(version)))
 
 
 def versions_list() -> list[VersionRef]:
@@ -245,8 +247,6 @@ def artefact_fetch(ref: VersionRef) -> Path:
     cached = cache_dir() / ref.sha256
     if (cached / MANIFEST_FILE).is_file():
         return cached
-    import mlflow.artifacts
-
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     cache_dir().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=cache_dir()))

@@ -25,7 +25,9 @@ from django.utils import timezone
 
 from predictions.models import Prediction
 
+from .jobs import Job, job_recorded
 from .models import ConfidenceDay, PredictionDay, RollupState, UserTotal
+from .sql import ConfidenceBin, Day
 
 STATE_NAME = "predictions"
 # Predictions are committed within moments of their created_at; a day is final once it
@@ -67,8 +69,6 @@ def rollups_refresh(*, now: datetime | None = None) -> dict:
     concurrent refreshes cannot write stale rows. Readers use only days before
     ``complete_before``, which advances last; a refresh stopped half-way redoes its days next time.
     """
-    from .selectors import ConfidenceBin
-
     now = now or timezone.now()
     horizon = now - GRACE
     state, _ = RollupState.objects.get_or_create(name=STATE_NAME)
@@ -80,7 +80,7 @@ def rollups_refresh(*, now: datetime | None = None) -> dict:
     for day in days:
         with transaction.atomic():
             RollupState.objects.select_for_update().get(pk=state.pk)
-            _day_refresh(day, ConfidenceBin)
+            _day_refresh(day)
     added = 0
     while True:
         with transaction.atomic():
@@ -98,7 +98,7 @@ def rollups_refresh(*, now: datetime | None = None) -> dict:
     return {"days": len(days), "user_predictions_added": added, "complete_before": state.complete_before}
 
 
-def _day_refresh(day: date, confidence_bin) -> None:
+def _day_refresh(day: date) -> None:
     rows = Prediction.objects.order_by().filter(created_at__gte=_midnight(day), created_at__lt=_midnight(day + timedelta(days=1)))
     stats = rows.values("model_version", "food_id", "status").annotate(
         n=Count("id"),
@@ -130,7 +130,7 @@ def _day_refresh(day: date, confidence_bin) -> None:
     bins: dict[tuple, list] = {}
     binned = (
         rows.filter(status=Prediction.Status.OK)
-        .annotate(bin=confidence_bin(F("confidence"), bins=FINE_BINS))
+        .annotate(bin=ConfidenceBin(F("confidence"), bins=FINE_BINS))
         .values("model_version", "bin")
         .annotate(n=Count("id"), total=Sum("confidence"))
     )
@@ -267,8 +267,6 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
 
     Rolled-up days come from PredictionDay, the rest from live SQL; "food_id" 0 is no food.
     """
-    from .selectors import Day
-
     cover = coverage(start=start, end=end)
     groups: dict = {}
     sums = {
@@ -313,8 +311,6 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
 
 def confidence_fine_bins_by_version(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
     """Per model version: counts and confidence sums of successful predictions in 100 bins of width 0.01, over [start, end)."""
-    from .selectors import ConfidenceBin
-
     cover = coverage(start=start, end=end)
     versions: dict[str, tuple[list[int], list[float]]] = {}
 
@@ -400,23 +396,9 @@ def user_activity_all_time(*, model_version: str | None = None) -> dict:
 
 
 def rollups_refresh_job() -> dict:
-    """rollups_refresh recorded as a JobRun (outcome and error visible in admin; also the worker's heartbeat for /monitoring/health)."""
-    import traceback
-
-    from django.db import DatabaseError
-
-    from .models import JobRun
-
-    job = JobRun.objects.create(name="monitoring_rollups_refresh")
-    try:
+    """rollups_refresh recorded as a ``Job.ROLLUPS_REFRESH`` run (outcome and error in admin; the worker's heartbeat for health)."""
+    with job_recorded(Job.ROLLUPS_REFRESH) as record:
         outcome = rollups_refresh()
-    except DatabaseError as exc:
-        JobRun.objects.filter(pk=job.pk).update(
-            status=JobRun.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000], traceback=traceback.format_exc()[-20000:]
-        )
-        raise
-    details = {**outcome, "complete_before": outcome["complete_before"].isoformat() if outcome["complete_before"] else None}
-    JobRun.objects.filter(pk=job.pk).update(
-        status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), items=outcome["days"], details=details
-    )
-    return details
+        record.items = outcome["days"]
+        record.details = {**outcome, "complete_before": outcome["complete_before"].isoformat() if outcome["complete_before"] else None}
+    return record.details

@@ -12,8 +12,12 @@ from .selectors import HISTORY_METRICS
 class WindowQuery(serializers.Serializer):
     """Filters every monitoring endpoint accepts."""
 
-    start = serializers.DateTimeField(required=False, help_text="Only data created at or after this time (ISO 8601).")
-    end = serializers.DateTimeField(required=False, help_text="Only data created before this time (ISO 8601).")
+    start = serializers.DateTimeField(
+        required=False, help_text="Only data created at or after this time (ISO 8601 date-time or date); must be before end."
+    )
+    end = serializers.DateTimeField(
+        required=False, help_text="Only data created before this time (ISO 8601 date-time or date); must be after start."
+    )
     model_version = serializers.RegexField(
         r"^[\w.\-]+$", required=False, max_length=50, help_text="Only this model version (letters, digits, '.', '_', '-')."
     )
@@ -74,8 +78,12 @@ class MetricHistoryQuery(WindowQuery):
 
 
 class RegisterModelRequest(serializers.Serializer):
-    model_version = serializers.CharField(max_length=50)
-    model_name = serializers.CharField(max_length=100, required=False, help_text="Registered model name (default: the served model's).")
+    model_version = serializers.RegexField(
+        r"^[1-9][0-9]{0,8}$", help_text="A version of the registered model, as the registry numbers them (1, 2, ...)."
+    )
+    model_name = serializers.CharField(
+        max_length=100, required=False, help_text="Registered model name (default: the served model's); it must be in the registry."
+    )
     accuracy = serializers.FloatField(min_value=0.0, max_value=1.0)
     precision = serializers.FloatField(min_value=0.0, max_value=1.0)
     recall = serializers.FloatField(min_value=0.0, max_value=1.0)
@@ -95,7 +103,8 @@ Timestamp = serializers.DateTimeField
 ExperimentsEnvelope = envelope("MlopsExperiments", {"experiments": FreeForm(), "tracking_uri": serializers.CharField()})
 RunsEnvelope = envelope("MlopsRuns", {"runs": FreeForm(), "total": serializers.IntegerField(), "limit": serializers.IntegerField()})
 MetricsEnvelope = envelope(
-    "MlopsMetrics", {"metrics": FreeForm(help_text="overview, confidence, top_foods, predictions_by_day, timestamp")}
+    "MlopsMetrics",
+    {"metrics": FreeForm(help_text="overview, confidence, top_foods (name -> count), top_foods_ranked, predictions_by_day, timestamp")},
 )
 ModelVersionsEnvelope = envelope("MlopsModelVersions", {"model_versions": FreeForm(), "total": serializers.IntegerField()})
 RegisterModelEnvelope = envelope(

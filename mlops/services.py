@@ -10,11 +10,19 @@ from pathlib import Path
 
 from django.conf import settings
 
-from predictions.inference import ModelUnavailable, bundled_weights_path, food_key, imagenet_manifest, load_state_dict, sha256_file
+from predictions.inference import (
+    ModelUnavailable,
+    bundled_weights_path,
+    food_key,
+    imagenet_manifest,
+    load_state_dict,
+    recognise_photos,
+    sha256_file,
+)
 from predictions.models import NO_FOOD_LABEL
 
 from . import registry, runs
-from .evaluation import classification_report, confusion_matrix_figure, dataset_predictions
+from .classification_metrics import classification_report, confusion_matrix_figure
 from .models import Evaluation, ModelEvent
 from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 
@@ -96,7 +104,7 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
     samples = evaluation_samples(Path(dataset_dir))
-    predicted = dataset_predictions(
+    predicted = recognise_photos(
         classifier, [path for path, _ in samples], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, progress=progress,
         mirrored=tta,
     )

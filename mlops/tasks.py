@@ -1,11 +1,16 @@
-"""Celery tasks: thin wrappers that take ids, re-fetch and call a service."""
+"""Celery tasks: thin wrappers that take ids, re-fetch and call a service.
+
+Each task is named after what it does, without a suffix (``mlops.tasks.alerts_evaluate``); queues
+are set in ``CELERY_TASK_ROUTES`` and periodic runs in ``CELERY_BEAT_SCHEDULE`` (settings).
+"""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
-from . import alerts, drift_reports, mirror
+from . import alerts, drift_reports, jobs, mirror, notifications, rollups
 from .tracking import TrackingUnavailable
 
 logger = logging.getLogger(__name__)
@@ -42,7 +47,7 @@ def mirror_sweep() -> bool:
     abandoned = mirror.abandoned_jobs_fail()
     if abandoned:
         logger.warning("%d mirror batches were abandoned by a lost worker", abandoned)
-    mirror.job_runs_prune()
+    jobs.job_runs_prune()
     if not mirror.mirror_due():
         return False
     return mirror.mirror_enqueue()
@@ -50,24 +55,39 @@ def mirror_sweep() -> bool:
 
 # Routed to the "mlflow" queue like the mirror: it logs a drift run.
 @shared_task
-def drift_report_task() -> dict:
+def drift_report_scheduled() -> dict:
     """Compute and store the periodic drift report (window lengths from settings); a new row each run.
 
-    MLflow unreachable: the report is still stored and the failure recorded as a JobRun.
+    MLflow unreachable: the report is still stored and the failure recorded as a job run.
     """
     report = drift_reports.drift_report_scheduled()
     return {"drift_report_id": report.pk, "verdict": report.verdict, "mlflow_run_id": report.mlflow_run_id}
 
 
 @shared_task
-def alerts_evaluate_task() -> dict:
-    """Evaluate every enabled alert rule once; idempotent (an open alert is never opened twice)."""
+def alerts_evaluate() -> dict:
+    """Evaluate every enabled alert rule once; idempotent (an open alert is never opened twice). Webhooks go out as their own tasks."""
     return alerts.alerts_evaluate_job()
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(notifications.WebhookRetryable,),
+    retry_backoff=settings.NUTRILEARN_WEBHOOK_BACKOFF_SECONDS,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=max(0, settings.NUTRILEARN_WEBHOOK_MAX_ATTEMPTS - 1),
+)
+def alert_webhook_deliver(self, delivery_id: int) -> bool:
+    """POST one alert webhook delivery (an AlertDelivery id); each attempt is recorded on the row.
+
+    No answer, a 5xx, 408 or 429: retried with exponential backoff until NUTRILEARN_WEBHOOK_MAX_ATTEMPTS
+    attempts in all; any other refusal is final. Delivered or deleted deliveries are not sent again.
+    """
+    return notifications.webhook_attempt(delivery_id=delivery_id, last_attempt=self.request.retries >= self.max_retries)
 
 
 @shared_task
 def monitoring_rollups_refresh() -> dict:
     """Bring the monitoring rollups up to date (mlops/rollups.py); idempotent, safe to run at any time."""
-    from .rollups import rollups_refresh_job
-
-    return rollups_refresh_job()
+    return rollups.rollups_refresh_job()

@@ -2,6 +2,12 @@
 
 Explicit run ids everywhere; never the fluent ``mlflow.start_run()`` API with its
 thread-local active run. Other modules call the functions here.
+
+MLflow is imported here, at module level, and this module is imported by the app's
+``ready()``: MLflow's package does not survive two threads importing it for the first time
+at once (one of them sees a partially initialised ``mlflow.tracking``, and every later
+import in the process fails), so it must never be imported lazily from request or
+watcher threads.
 """
 
 from __future__ import annotations
@@ -9,13 +15,19 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import requests
+import sqlalchemy.exc
 from django.conf import settings
+from mlflow.entities import Metric, Param
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 
@@ -45,25 +57,37 @@ def _ensure_local_store() -> None:
         Path(artifacts.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 
-@functools.cache
-def get_client():
-    """The process's MlflowClient for the configured tracking and registry store."""
-    from mlflow.tracking import MlflowClient
+# The client and the experiment id are made once per process, even when the first
+# requests ask for them at the same moment (a store opened twice at once can trip over
+# its own table creation).
+_first_use = threading.RLock()
 
+
+def get_client() -> MlflowClient:
+    """The process's MlflowClient for the configured tracking and registry store."""
+    with _first_use:
+        return _client()
+
+
+@functools.cache
+def _client() -> MlflowClient:
     configure_client_timeouts()
     _ensure_local_store()
     return MlflowClient(tracking_uri=settings.MLFLOW_TRACKING_URI, registry_uri=settings.MLFLOW_TRACKING_URI)
 
 
-@functools.cache
 def experiment_id() -> str:
     """Id of the project's experiment, created if missing; safe when several processes start at once."""
+    with _first_use:
+        return _experiment_id()
+
+
+@functools.cache
+def _experiment_id() -> str:
     return experiment_ensure()
 
 
 def experiment_ensure() -> str:
-    from mlflow.exceptions import MlflowException
-
     client = get_client()
     name = settings.MLFLOW_EXPERIMENT_NAME
     experiment = client.get_experiment_by_name(name)
@@ -79,10 +103,24 @@ def experiment_ensure() -> str:
         return experiment.experiment_id
 
 
+def run_ui_url(run_id: str) -> str | None:
+    """The run's page in the MLflow UI at ``NUTRILEARN_MLFLOW_UI_URL``; None without a run id, a UI address or a reachable store."""
+    base = settings.NUTRILEARN_MLFLOW_UI_URL.rstrip("/")
+    if not run_id or not base:
+        return None
+    try:
+        with _named_errors("read the experiment"):
+            experiment = experiment_id()
+    except (TrackingUnavailable, TrackingRejected):
+        return None
+    return f"{base}/#/experiments/{experiment}/runs/{run_id}"
+
+
 def reset_client() -> None:
     """Forget the cached client and experiment id (after settings change, in tests)."""
-    get_client.cache_clear()
-    experiment_id.cache_clear()
+    with _first_use:
+        _client.cache_clear()
+        _experiment_id.cache_clear()
 
 
 # Serving runs and metric batches (the prediction mirror).
@@ -106,10 +144,6 @@ class MetricPoint:
 @contextmanager
 def _named_errors(action: str):
     """Translate MLflow, HTTP and store errors into TrackingRejected / TrackingUnavailable."""
-    import requests
-    import sqlalchemy.exc
-    from mlflow.exceptions import MlflowException
-
     try:
         yield
     except MlflowException as exc:
@@ -138,8 +172,6 @@ def run_delete(run_id: str) -> None:
 
 def run_lifecycle_stage(run_id: str) -> str | None:
     """``"active"`` or ``"deleted"``; None when the store has no such run (purged by ``mlflow gc``, or another store)."""
-    from mlflow.exceptions import MlflowException
-
     with _named_errors(f"read run {run_id}"):
         try:
             run = get_client().get_run(run_id)
@@ -162,8 +194,6 @@ def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
     A point equal to a stored one (key, value, timestamp, step) is stored once, so
     sending the same points again is harmless.
     """
-    from mlflow.entities import Metric
-
     client = get_client()
     requests_made = 0
     for start in range(0, len(points), MAX_METRICS_PER_REQUEST):
@@ -233,8 +263,6 @@ def _quoted(value: str) -> str:
 def _iso(milliseconds: int | None) -> str | None:
     if milliseconds is None:
         return None
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC).isoformat()
 
 
@@ -258,8 +286,6 @@ def drift_run_log(
     *, report_id: int, model_version: str, verdict: str, recent_end, params: dict, metrics: dict[str, float], report: dict
 ) -> str:
     """Log one stored drift report as a finished run (run_type=drift): params, metrics, and the report as drift_report.json."""
-    from mlflow.entities import Metric, Param
-
     timestamp_ms = int(recent_end.timestamp() * 1000)
     with _named_errors(f"log drift report {report_id}"):
         client = get_client()

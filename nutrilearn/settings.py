@@ -81,20 +81,25 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
+    "drf_spectacular_sidecar",
     "predictions",
     "mlops",
 ]
 
 MIDDLEWARE = [
-    "mlops.metrics.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
+    "mlops.prometheus.PrometheusMiddleware",  # first, so the latency it records covers the whole stack
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Its __call__ runs before every middleware's process_view, so before the CSRF check reads the body.
+    "predictions.http.UploadGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout answer
 ]
 
 ROOT_URLCONF = "nutrilearn.urls"
@@ -135,6 +140,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses logins of a locked-out user and address
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins (django-axes): after this many failures for one username from one address, that
+# pair is locked out for the cool-off period; a success resets the count.
+AXES_FAILURE_LIMIT = envint("NUTRILEARN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envfloat("NUTRILEARN_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 NUTRILEARN_ADMIN_PASSWORD = envstr("NUTRILEARN_ADMIN_PASSWORD")
 LOGIN_REDIRECT_URL = "predictions:upload"
@@ -151,7 +167,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG  # serve static without collectstatic while developing
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(envstr("DJANGO_MEDIA_ROOT", str(VAR_DIR / "media")))
-NUTRILEARN_SERVE_MEDIA = envbool("NUTRILEARN_SERVE_MEDIA", "1")
+# Photos are personal data: /media/ answers only their owner and staff (predictions/media.py).
+# Behind nginx set this to an internal location (e.g. "/protected-media/") that serves MEDIA_ROOT:
+# the app checks access and hands the bytes to the web server with X-Accel-Redirect.
+NUTRILEARN_MEDIA_ACCEL_REDIRECT = envstr("NUTRILEARN_MEDIA_ACCEL_REDIRECT", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -232,16 +251,19 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # MLflow store (one writer at a time) consume it with exactly one process:
 #   celery -A nutrilearn worker -Q mlflow -c 1     (and another worker for -Q celery)
 # With an `mlflow server` the queue may have several consumers.
+# Everything else (alert checks and webhook deliveries, rollups, the sweeper) goes to the default "celery" queue.
 CELERY_TASK_ROUTES = {
     "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
-    "mlops.tasks.drift_report_task": {"queue": "mlflow"},
+    "mlops.tasks.drift_report_scheduled": {"queue": "mlflow"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
-    "drift-report": {"task": "mlops.tasks.drift_report_task", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
-    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate_task", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
+    "drift-report": {"task": "mlops.tasks.drift_report_scheduled", "schedule": 60.0 * envfloat("NUTRILEARN_DRIFT_REPORT_MINUTES", 360.0)},
+    "alerts-evaluate": {"task": "mlops.tasks.alerts_evaluate", "schedule": envfloat("NUTRILEARN_ALERT_EVALUATE_SECONDS", 60.0)},
     # Daily rollups that the all-data monitoring reads (mlops/rollups.py); also the worker's heartbeat.
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
+    # Photo files left without a row by an upload that failed between writing the file and the row.
+    "orphaned-photos": {"task": "predictions.tasks.orphaned_photos_clean", "schedule": 3600.0},
 }
 
 # Drift (mlops/drift.py, mlops/drift_reports.py). The periodic report compares the last
@@ -250,19 +272,33 @@ CELERY_BEAT_SCHEDULE: dict = {
 NUTRILEARN_DRIFT_BASELINE_DAYS = envfloat("NUTRILEARN_DRIFT_BASELINE_DAYS", 28.0)
 NUTRILEARN_DRIFT_RECENT_DAYS = envfloat("NUTRILEARN_DRIFT_RECENT_DAYS", 7.0)
 NUTRILEARN_DRIFT_ALPHA = envfloat("NUTRILEARN_DRIFT_ALPHA", 0.05)
-NUTRILEARN_DRIFT_THRESHOLD = envfloat("NUTRILEARN_DRIFT_THRESHOLD", 0.15)  # drift_score: Jensen-Shannon distance of food shares
+NUTRILEARN_DRIFT_THRESHOLD = envfloat("NUTRILEARN_DRIFT_THRESHOLD", 0.15)  # drift_score: chance-corrected food JS distance
 NUTRILEARN_DRIFT_DISTANCE_THRESHOLD = envfloat("NUTRILEARN_DRIFT_DISTANCE_THRESHOLD", 0.1)  # Wasserstein / baseline std
 NUTRILEARN_DRIFT_PSI_THRESHOLD = envfloat("NUTRILEARN_DRIFT_PSI_THRESHOLD", 0.2)
 NUTRILEARN_DRIFT_MIN_SAMPLES = envint("NUTRILEARN_DRIFT_MIN_SAMPLES", 30)
 NUTRILEARN_DRIFT_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_SAMPLE_SIZE", 5000)  # rows per window read for KS / MMD
 NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE = envint("NUTRILEARN_DRIFT_MMD_SAMPLE_SIZE", 500)
 NUTRILEARN_DRIFT_MMD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_MMD_PERMUTATIONS", 500)
+NUTRILEARN_DRIFT_FOOD_PERMUTATIONS = envint("NUTRILEARN_DRIFT_FOOD_PERMUTATIONS", 2000)  # food test; smallest p = 1/2001
 NUTRILEARN_DRIFT_SEED = envint("NUTRILEARN_DRIFT_SEED", 0)
+# Stored reports are kept this long: those computed on demand (API, pages) and the scheduled ones.
+NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS = envfloat("NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS", 7.0)
+NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS = envfloat("NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS", 365.0)
+# New drift reports one staff user may have computed by GET /api/v1/mlops/monitoring/drift (DRF rate syntax);
+# a request that a stored report answers does not count.
+NUTRILEARN_DRIFT_COMPUTE_RATE = envstr("NUTRILEARN_DRIFT_COMPUTE_RATE", "30/hour")
+
+# Records of successful background jobs (mlops/jobs.py: mirror batches, rollup refreshes, alert checks,
+# drift reports) are kept this long; failed ones stay. NUTRILEARN_MIRROR_JOB_RETENTION_DAYS is the
+# earlier name of this variable, still read when the new one is not set.
+NUTRILEARN_JOB_RETENTION_DAYS = envint("NUTRILEARN_JOB_RETENTION_DAYS", envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7))
 
 # Alerts (mlops/alerts.py): a rule with fewer requests or predictions than this in its window does not fire.
 NUTRILEARN_ALERT_MIN_SAMPLES = envint("NUTRILEARN_ALERT_MIN_SAMPLES", 20)
 NUTRILEARN_ALERT_EMAIL_TO = envstr("NUTRILEARN_ALERT_EMAIL_TO", "")  # default recipients of the default rules
 NUTRILEARN_ALERT_WEBHOOK_URL = envstr("NUTRILEARN_ALERT_WEBHOOK_URL", "")
+# Webhooks are delivered by the task mlops.tasks.alert_webhook_deliver: up to MAX_ATTEMPTS attempts, the
+# n-th retry after a random wait of up to BACKOFF_SECONDS x 2^(n-1) (whole seconds, at least 1; read at worker start).
 NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS = envfloat("NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS", 5.0)
 NUTRILEARN_WEBHOOK_MAX_ATTEMPTS = envint("NUTRILEARN_WEBHOOK_MAX_ATTEMPTS", 3)
 NUTRILEARN_WEBHOOK_BACKOFF_SECONDS = envfloat("NUTRILEARN_WEBHOOK_BACKOFF_SECONDS", 1.0)
@@ -290,9 +326,6 @@ NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.
 NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60)
-# Successful background jobs (one JobRun per mirror batch, rollup refresh, alert check, drift
-# report) are kept this long; failed ones stay. The name predates the other jobs.
-NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = envint("NUTRILEARN_MIRROR_JOB_RETENTION_DAYS", 7)
 # A published mirror task not started after this long is taken as lost, and the next upload or the
 # sweeper publishes another (at most one mirror task waits in the queue otherwise).
 NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = envfloat("NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS", 60.0)
@@ -305,23 +338,58 @@ MLFLOW_ARTIFACT_ROOT = envstr("MLFLOW_ARTIFACT_ROOT", (VAR_DIR / "mlflow" / "art
 MLFLOW_EXPERIMENT_NAME = envstr("MLFLOW_EXPERIMENT_NAME", "nutrilearn-food-recognition")
 MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-classifier")
 # Where the served model comes from: "registry" (the version behind alias `champion`,
-# falling back to the bundled weights with the reason recorded) or "bundled" only.
+# falling back to the bundled weights with the reason recorded) or "bundled" only
+# (any other value fails the system check nutrilearn.E004).
 NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
-if NUTRILEARN_MODEL_SOURCE not in ("registry", "bundled"):
-    raise ImproperlyConfigured(f"NUTRILEARN_MODEL_SOURCE must be 'registry' or 'bundled', got {NUTRILEARN_MODEL_SOURCE!r}")
 # How often each serving process checks the champion alias (0 = never after the first load).
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 # Downloaded model artefacts, one folder per weights sha256.
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
 # minutes; workers fail fast and Celery's retry with backoff does the waiting.
+# Where people open the MLflow UI (links from the MLOps pages to a prediction's run); empty: no links.
+NUTRILEARN_MLFLOW_UI_URL = envstr("NUTRILEARN_MLFLOW_UI_URL", "http://127.0.0.1:5000")
 MLFLOW_HTTP_TIMEOUT_SECONDS = envint("MLFLOW_HTTP_TIMEOUT_SECONDS", 5)
 MLFLOW_HTTP_MAX_RETRIES = envint("MLFLOW_HTTP_MAX_RETRIES", 1)
 
+# Who may scrape /metrics: these addresses (the scraper on the same host or network), or anyone
+# presenting this bearer token (Prometheus: authorization { credentials: ... }).
+NUTRILEARN_METRICS_ALLOWED_IPS = envlist("NUTRILEARN_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+NUTRILEARN_METRICS_TOKEN = envstr("NUTRILEARN_METRICS_TOKEN", "")
+
+# A stored photo without a prediction row is removed once it is this old (uploads write the file first).
+NUTRILEARN_ORPHAN_GRACE_MINUTES = envfloat("NUTRILEARN_ORPHAN_GRACE_MINUTES", 60.0)
+
+# Caches: shared by every process, since upload throttling counts per client across web workers.
+# Redis when configured; otherwise a folder under var/ (one machine).
+NUTRILEARN_CACHE_URL = envstr("NUTRILEARN_CACHE_URL", REDIS_URL)
+if NUTRILEARN_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": NUTRILEARN_CACHE_URL,
+            "KEY_PREFIX": "nutrilearn",
+            # A Redis outage must not hold requests: give up quickly (throttles then let requests through).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
+
+# Uploads per client (DRF rate syntax: N/second, N/minute, N/hour, N/day): anonymous clients are
+# counted per IP address, logged-in users per account, on the API and the upload form alike.
+NUTRILEARN_PREDICT_RATE = envstr("NUTRILEARN_PREDICT_RATE", "30/minute")
+# After the cache failed to answer, uploads skip throttling for this long (per process).
+NUTRILEARN_CACHE_BACKOFF_SECONDS = envfloat("NUTRILEARN_CACHE_BACKOFF_SECONDS", 30.0)
+# The MLOps pages re-read their figures every this many seconds while open (0: never).
+NUTRILEARN_PAGE_REFRESH_SECONDS = envint("NUTRILEARN_PAGE_REFRESH_SECONDS", 30)
+
 REST_FRAMEWORK = {
+    # Token first: DRF answers an unauthenticated request with the first class's challenge,
+    # so a missing or bad token is a 401 with "WWW-Authenticate: Token" (session has none: 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -334,11 +402,34 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the drf-spectacular-sidecar package: served from static, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Error codes a single error response can carry; named here so that generated clients get readable enum names.
+    "ENUM_NAME_OVERRIDES": {
+        "PermissionDeniedCodeEnum": ["permission_denied"],
+        "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
+        "InvalidParameterCodeEnum": ["invalid"],
+    },
 }
 
-SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", "0")
+# HTTPS hardening: on by default outside debug, so that `manage.py check --deploy` is clean.
+# Behind a TLS-terminating proxy set DJANGO_BEHIND_PROXY=1 (Django then trusts X-Forwarded-Proto).
+_production = "0" if DEBUG else "1"
+SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", _production)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("DJANGO_BEHIND_PROXY", "0") else None
+SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", _production)
+# Probes and scrapers talk plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", _production)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", _production)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,

@@ -26,3 +26,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not envboo
 if envstr("CELERY_BROKER_URL") is None and envstr("REDIS_URL") is None:  # noqa: F405
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+# One cache per test process; throttling tests set their own rate.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+NUTRILEARN_PREDICT_RATE = "100000/minute"
+
+# The suite talks plain HTTP to its own servers (test client, live server, worker processes).
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0

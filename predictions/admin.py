@@ -3,10 +3,11 @@ import csv
 from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from .models import Food, Prediction
+from .models import CONFIDENCE_BANDS, FEEDBACK_STATES, Food, Prediction
 
 
 @admin.register(Food)
@@ -43,21 +44,13 @@ class QueryChoiceFilter(admin.SimpleListFilter):
 class ConfidenceBandFilter(QueryChoiceFilter):
     title = "confidence band"
     parameter_name = "band"
-    options = {
-        "good": ("good (> 90 %)", Q(confidence__gt=0.9)),
-        "acceptable": ("acceptable (80–90 %)", Q(confidence__gte=0.8, confidence__lte=0.9)),
-        "low": ("low (< 80 %)", Q(confidence__lt=0.8)),
-    }
+    options = CONFIDENCE_BANDS
 
 
 class FeedbackFilter(QueryChoiceFilter):
     title = "feedback"
     parameter_name = "feedback"
-    options = {
-        "none": ("no feedback", Q(feedback_at__isnull=True)),
-        "correct": ("confirmed", Q(feedback_correct=True)),
-        "corrected": ("corrected", Q(feedback_correct=False)),
-    }
+    options = FEEDBACK_STATES
 
 
 class ModelVersionFilter(admin.SimpleListFilter):
@@ -82,18 +75,14 @@ class MirrorStateFilter(admin.SimpleListFilter):
         return [("mirrored", "mirrored"), ("pending", "pending"), ("failing", "failing, retried"), ("poison", "given up")]
 
     def queryset(self, request, queryset):
-        from django.conf import settings
-
-        bound = settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS
-        waiting = queryset.filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
         if self.value() == "mirrored":
             return queryset.filter(mirrored_at__isnull=False)
         if self.value() == "pending":
-            return waiting.filter(mirror_error="")
+            return queryset.unmirrored().filter(mirror_error="")
         if self.value() == "failing":
-            return waiting.exclude(mirror_error="").filter(mirror_attempts__lt=bound)
+            return queryset.mirror_pending().exclude(mirror_error="")
         if self.value() == "poison":
-            return waiting.filter(mirror_attempts__gte=bound)
+            return queryset.mirror_given_up()
         return queryset
 
 
@@ -170,7 +159,7 @@ class PredictionAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user"]},
+            {"fields": ["ops_page", "image_preview", "created_at", "status", "status_code", "reason_code", "reason", "source", "user"]},
         ),
         ("Recognition", {"fields": ["food", "confidence", "no_food", "food_mass", "top_k", "processing_time_seconds", "quality_hints"]}),
         ("Model", {"fields": ["model_name", "model_version", "model_sha256", "ab_arm"]}),
@@ -196,7 +185,7 @@ class PredictionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The session key is a credential of an anonymous user: never shown.
-        return ["image_preview"] + [field.name for field in Prediction._meta.fields if field.name != "session_key"]
+        return ["ops_page", "image_preview"] + [field.name for field in Prediction._meta.fields if field.name != "session_key"]
 
     def has_add_permission(self, request):
         return False
@@ -204,11 +193,17 @@ class PredictionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="MLOps page")
+    def ops_page(self, obj):
+        return format_html('<a href="{}">prediction {} on the MLOps pages</a>', reverse("mlops-prediction", args=[obj.pk]), obj.pk)
+
     @admin.display(description="photo")
     def thumbnail(self, obj):
         if not obj.image:
             return "—"
-        return format_html('<img src="{}" alt="" style="height:48px;width:48px;object-fit:cover;border-radius:4px">', obj.image.url)
+        thumbnail = reverse("mlops-prediction-thumbnail", args=[obj.pk])
+        style = "height:48px;width:48px;object-fit:cover;border-radius:4px"
+        return format_html('<img src="{}" alt="" loading="lazy" style="{}">', thumbnail, style)
 
     @admin.display(description="photo")
     def image_preview(self, obj):

@@ -66,6 +66,9 @@ def decode_upload(data: bytes, *, limits: Limits) -> DecodedImage:
         raise ImageRejected("too_many_pixels", _too_many_pixels_message(limits), status=413) from None
     except UnidentifiedImageError:
         raise ImageRejected("not_an_image", "This file is not an image we can read. Upload a JPEG, PNG or WebP photo.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        # The header itself is cut off or damaged (Pillow: "Truncated File Read", ...).
+        raise ImageRejected("corrupt_image", f"The image data is damaged or incomplete ({exc}). Try uploading it again.") from None
 
     if image.format not in ALLOWED_FORMATS:
         raise ImageRejected(

@@ -73,9 +73,39 @@ def feedback_true_label(
     return food_key(text) or text.lower()
 
 
+def mirror_given_up_condition() -> Q:
+    """Of the unmirrored predictions, those MLflow refused ``NUTRILEARN_MIRROR_MAX_ATTEMPTS`` times (the one definition of "given up")."""
+    return Q(mirror_attempts__gte=settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS)
+
+
+# Named conditions shared by the admin filters and the MLOps pages (bands as ``Prediction.confidence_band``).
+CONFIDENCE_BANDS: dict[str, tuple[str, Q]] = {
+    "good": ("good (> 90 %)", Q(confidence__gt=0.9)),
+    "acceptable": ("acceptable (80–90 %)", Q(confidence__gte=0.8, confidence__lte=0.9)),
+    "low": ("low (< 80 %)", Q(confidence__lt=0.8)),
+}
+FEEDBACK_STATES: dict[str, tuple[str, Q]] = {
+    "none": ("no feedback", Q(feedback_at__isnull=True)),
+    "correct": ("confirmed", Q(feedback_correct=True)),
+    "corrected": ("corrected", Q(feedback_correct=False)),
+}
+
+
 class PredictionQuerySet(models.QuerySet):
     def ok(self):
         return self.filter(status=Prediction.Status.OK)
+
+    def unmirrored(self):
+        """Successful predictions not in MLflow yet, pending or given up: the rows of the partial index prediction_unmirrored_idx."""
+        return self.filter(status=Prediction.Status.OK, mirrored_at__isnull=True)
+
+    def mirror_pending(self):
+        """Unmirrored predictions the mirror still tries to send."""
+        return self.unmirrored().exclude(mirror_given_up_condition())
+
+    def mirror_given_up(self):
+        """Unmirrored predictions the mirror gave up on: kept and shown (admin, health), retried only when staff ask."""
+        return self.unmirrored().filter(mirror_given_up_condition())
 
     def owned_by(self, *, user, session_key: str | None):
         if user is not None and user.is_authenticated:
@@ -123,7 +153,7 @@ class Prediction(models.Model):
     ab_arm = models.CharField("A/B arm", max_length=20, blank=True)
 
     # The photo (stored re-encoded, without metadata) and its input statistics.
-    image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True)
+    image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True, db_index=True)  # looked up by /media/
     image_format = models.CharField(max_length=10, blank=True)
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)
@@ -208,6 +238,48 @@ class Prediction(models.Model):
     @property
     def has_feedback(self) -> bool:
         return self.feedback_at is not None
+
+    @property
+    def is_unsure(self) -> bool:
+        """The model named a food with low-band confidence: the page and the API ask instead of answering.
+
+        The one definition of "unsure". "No food recognised" is its own answer, never an unsure one.
+        """
+        return self.status == self.Status.OK and not self.no_food and self.confidence_band == "low"
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Unsure and the user has not said yet what the photo shows."""
+        return self.is_unsure and not self.has_feedback
+
+    @property
+    def confirmation_choices(self) -> list[dict]:
+        """The top foods of an unsure answer as one-tap choices (empty otherwise), each with the feedback
+        it stands for: picking the top-1 confirms it (``correct`` true), any other corrects it."""
+        if not self.is_unsure:
+            return []
+        predicted = self.food.key if self.food_id else None
+        return [{"food": item["food"], "confidence": item["confidence"], "correct": item["food"] == predicted} for item in self.top_k]
+
+    @property
+    def answer_label(self) -> str:
+        """The answer as its owner sees it (result page, history): an unsure guess is never shown as the answer."""
+        if not self.is_unsure:
+            return self.label
+        if not self.has_feedback:
+            return "Not sure what this is"
+        food = self.confirmed_food
+        return food.display_name if food else self.feedback_text
+
+    @property
+    def confirmed_food(self) -> Food | None:
+        """The catalogue food the user said the photo shows (the predicted one when they confirmed it);
+        None without feedback, for a typed name, or for a confirmed "no food"."""
+        if self.feedback_correct is None:
+            return None
+        if self.feedback_correct:
+            return None if self.no_food else self.food
+        return self.feedback_food
 
     @property
     def true_food_key(self) -> str | None:

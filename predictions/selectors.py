@@ -17,6 +17,14 @@ def prediction_get_for_owner(*, prediction_id: int, user, session_key: str | Non
     return prediction_list_for_owner(user=user, session_key=session_key).filter(pk=prediction_id).first()
 
 
+def prediction_for_photo(*, path: str, user, session_key: str | None) -> Prediction | None:
+    """The prediction whose stored photo is ``path``, when this viewer may see it (staff, or its owner); else None."""
+    predictions = Prediction.objects.filter(image=path)
+    if user is None or not (user.is_active and user.is_staff):
+        predictions = predictions.owned_by(user=user, session_key=session_key)
+    return predictions.only("id", "image").first()
+
+
 def food_list() -> QuerySet[Food]:
     return Food.objects.order_by("display_name")
 

@@ -58,8 +58,23 @@ FeedbackInfo = inline_serializer(
         "food": serializers.CharField(allow_null=True),
         "food_text": serializers.CharField(),
         "at": serializers.DateTimeField(),
+        "nutrition": NutritionSerializer(allow_null=True, help_text="Of the catalogue food the user named (or confirmed)."),
     },
     allow_null=True,
+)
+ChoiceItem = inline_serializer(
+    "ConfirmationChoice",
+    {
+        "food": serializers.CharField(),
+        "name": serializers.CharField(),
+        "confidence": serializers.FloatField(),
+        "feedback": inline_serializer(
+            "ChoiceFeedback",
+            {"correct": serializers.BooleanField(), "food": serializers.CharField(required=False)},
+            help_text="The body to POST to this prediction's feedback URL when the user picks this choice.",
+        ),
+    },
+    many=True,
 )
 
 
@@ -68,6 +83,15 @@ class PredictionSerializer(serializers.ModelSerializer):
 
     food = FoodBriefSerializer(allow_null=True)
     confidence_band = serializers.CharField(allow_null=True)
+    needs_confirmation = serializers.BooleanField(
+        read_only=True,
+        help_text=(
+            "True when the model named a food with low confidence (< 80 %) and the user has not answered yet: "
+            "show `choices` and ask, do not present `food` and `nutrition` as the result. "
+            "Never true for a no-food answer."
+        ),
+    )
+    choices = serializers.SerializerMethodField()
     top_k = serializers.SerializerMethodField()
     nutrition = serializers.SerializerMethodField()
     model = serializers.SerializerMethodField()
@@ -83,6 +107,8 @@ class PredictionSerializer(serializers.ModelSerializer):
             "no_food",
             "confidence",
             "confidence_band",
+            "needs_confirmation",
+            "choices",
             "top_k",
             "nutrition",
             "model",
@@ -98,6 +124,20 @@ class PredictionSerializer(serializers.ModelSerializer):
         return [
             {"food": item["food"], "name": names.get(item["food"], item["food"]), "confidence": item["confidence"]}
             for item in prediction.top_k
+        ]
+
+    @extend_schema_field(ChoiceItem)
+    def get_choices(self, prediction: Prediction):
+        """An unsure answer's top foods as one-tap choices (empty for confident and no-food answers)."""
+        names = self.context.get("food_names", {})
+        return [
+            {
+                "food": choice["food"],
+                "name": names.get(choice["food"], choice["food"]),
+                "confidence": choice["confidence"],
+                "feedback": {"correct": True} if choice["correct"] else {"correct": False, "food": choice["food"]},
+            }
+            for choice in prediction.confirmation_choices
         ]
 
     @extend_schema_field(NutritionSerializer(allow_null=True))
@@ -125,11 +165,15 @@ class PredictionSerializer(serializers.ModelSerializer):
             "food": prediction.feedback_food.key if prediction.feedback_food else None,
             "food_text": prediction.feedback_text,
             "at": prediction.feedback_at,
+            "nutrition": prediction.confirmed_food.nutrition() if prediction.confirmed_food else None,
         }
 
 
 class PredictRequestSerializer(serializers.Serializer):
-    image = serializers.ImageField(help_text="One meal photo: JPEG, PNG or WebP, at most 10 MB by default.")
+    image = serializers.ImageField(
+        help_text="One meal photo: JPEG, PNG or WebP (animated PNG and WebP: the first frame; GIF is refused), at most 10 MB, "
+        "each side 32 to 12,000 pixels, at most 8:1, at most 40 million pixels (the server's defaults)."
+    )
 
 
 class FeedbackRequestSerializer(serializers.Serializer):
@@ -140,13 +184,7 @@ class FeedbackRequestSerializer(serializers.Serializer):
     )
 
 
-ErrorEnvelope = inline_serializer(
-    "ErrorEnvelope",
-    {
-        "status": serializers.CharField(default="error"),
-        "error": inline_serializer("Error", {"code": serializers.CharField(), "message": serializers.CharField()}),
-    },
-)
+FoodsEnvelope = inline_serializer("FoodsEnvelope", {"status": serializers.CharField(default="success"), "foods": FoodSerializer(many=True)})
 PredictionEnvelope = inline_serializer(
     "PredictionEnvelope", {"status": serializers.CharField(default="success"), "prediction": PredictionSerializer()}
 )

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import torch
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+
+from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve, classifier_load
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file
 
@@ -46,15 +49,11 @@ def load_bundled_model() -> ServedModel:
 
 def load_registry_model(ref) -> ServedModel:
     """A registered version (an ``mlops.registry.VersionRef``), its sha256 checked before the weights are read."""
-    from mlops.registry import classifier_load
-
     return ServedModel(name=ref.name, version=ref.version, sha256=ref.sha256, classifier=classifier_load(ref))
 
 
 def _record_event(kind: str, model_version: str, alias: str, message: str) -> None:
     """A ModelEvent row; a database hiccup must not stop serving, so it is logged instead."""
-    from django.db import DatabaseError
-
     from mlops.services import model_event_record
 
     try:
@@ -117,8 +116,6 @@ class ModelHolder:
             model = self._loader() if self._loader is not None else load_bundled_model()
             model.classifier.smoke_test()  # also warms up the kernels
             return model
-        from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve
-
         try:
             ref = alias_resolve(self.alias)
             model = load_registry_model(ref)
@@ -141,8 +138,6 @@ class ModelHolder:
         Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable or alias unset).
         A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
         """
-        from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve
-
         current = self._model
         try:
             ref = alias_resolve(self.alias)
@@ -188,8 +183,6 @@ class ModelHolder:
             self._watcher.start()
 
     def _watch(self, interval: float, stop: threading.Event) -> None:
-        from django.db import close_old_connections
-
         while not stop.wait(interval):
             try:
                 self.refresh()
@@ -197,10 +190,6 @@ class ModelHolder:
                 logger.exception("checking the %s alias failed", self.alias)
             finally:
                 close_old_connections()
-
-    def replace(self, model: ServedModel) -> None:
-        with self._lock:
-            self._model = model
 
     def loaded(self) -> ServedModel | None:
         return self._model

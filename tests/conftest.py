@@ -13,6 +13,14 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache (upload throttling counts live there)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory) -> Path:
     """An empty MLflow SQLite database with its tables created once (creating them takes seconds)."""
@@ -32,6 +40,22 @@ def mlflow_sqlite_uri(tmp_path, mlflow_template) -> str:
 
 
 @pytest.fixture
+def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
+    """The app pointed at a fresh MLflow store of this test's own (tracking and registry); yields a client of it."""
+    from mlflow.tracking import MlflowClient
+
+    from mlops import tracking
+
+    uri = mlflow_sqlite_uri
+    settings.MLFLOW_TRACKING_URI = uri
+    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
+    settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"
+    tracking.reset_client()
+    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+    tracking.reset_client()
+
+
+@pytest.fixture
 def catalogue(db):
     from predictions.services import food_catalogue_load
 
@@ -46,6 +70,12 @@ def coffee_png() -> bytes:
 @pytest.fixture(scope="session")
 def cat_png() -> bytes:
     return (SKIMAGE_DATA / "chelsea.png").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def moon_png() -> bytes:
+    """A real photo the bundled network is unsure about: food mass 0.15, "Consommé" at 30 % (low band)."""
+    return (SKIMAGE_DATA / "moon.png").read_bytes()
 
 
 @pytest.fixture(scope="session")

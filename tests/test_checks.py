@@ -11,6 +11,14 @@ def test_a_threshold_outside_zero_to_one_is_an_error(settings):
     assert "nutrilearn.E001" in check_ids()
 
 
+def test_an_unknown_model_source_is_an_error_that_names_the_choices(settings):
+    settings.NUTRILEARN_MODEL_SOURCE = "huggingface"
+
+    [problem] = [message for message in run_checks() if message.id == "nutrilearn.E004"]
+    assert "'huggingface'" in problem.msg
+    assert "'registry'" in problem.hint and "'bundled'" in problem.hint
+
+
 def test_production_on_embedded_defaults_warns(settings):
     settings.DEBUG = False
     settings.CELERY_BROKER_URL = "filesystem://"

@@ -40,3 +40,44 @@ def test_database_url_overrides_the_embedded_sqlite():
 
     assert default.stdout.strip() == "django.db.backends.sqlite3"
     assert postgres.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_production_settings_pass_the_deployment_checks():
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "MLFLOW_"))}
+    clean.update(
+        DJANGO_SETTINGS_MODULE="nutrilearn.settings",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="a-long-random-production-secret-0123456789abcdefghij",
+        DJANGO_ALLOWED_HOSTS="nutrilearn.example.org",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/nutrilearn",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        MLFLOW_TRACKING_URI="http://127.0.0.1:5000",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def setting_value(name: str, **env) -> str:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "NUTRILEARN_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="nutrilearn.settings", DJANGO_DEBUG="1", **env)
+    code = f"from django.conf import settings; print(settings.{name})"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_job_retention_still_honours_its_earlier_variable_name_and_the_new_name_wins():
+    assert setting_value("NUTRILEARN_JOB_RETENTION_DAYS") == "7"
+    assert setting_value("NUTRILEARN_JOB_RETENTION_DAYS", NUTRILEARN_MIRROR_JOB_RETENTION_DAYS="3") == "3"
+    both = {"NUTRILEARN_MIRROR_JOB_RETENTION_DAYS": "3", "NUTRILEARN_JOB_RETENTION_DAYS": "14"}
+    assert setting_value("NUTRILEARN_JOB_RETENTION_DAYS", **both) == "14"
+
+
+def test_a_misspelt_model_source_does_not_stop_the_import_of_settings():
+    # It fails the system check nutrilearn.E004 instead (tests/test_checks.py), with a hint.
+    assert setting_value("NUTRILEARN_MODEL_SOURCE", NUTRILEARN_MODEL_SOURCE="registy") == "registy"

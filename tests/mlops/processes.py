@@ -1,4 +1,4 @@
-"""Real outside processes for integration tests and the benchmark: redis-server, a Celery worker, an MLflow server.
+"""Real outside processes for integration tests and the benchmark: redis-server, a Celery worker, an MLflow server, a web server.
 
 Each runs in its own session (process group), so stopping or SIGKILLing it reaches its
 children (Celery's pool, uvicorn workers) and nothing else.
@@ -165,6 +165,44 @@ class MlflowServer(Process):
         return self
 
 
+class WebServer(Process):
+    """The web process: ``manage.py runserver`` (threaded) or gunicorn with one ``gthread`` worker."""
+
+    KINDS = ("runserver", "gunicorn")
+
+    def __init__(self, tmp: Path, env: dict, *, kind: str, threads: int = 8, port: int | None = None):
+        self.port = port or free_port()
+        if kind == "runserver":
+            command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        elif kind == "gunicorn":
+            command = [
+                str(BIN / "gunicorn"), "nutrilearn.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+                "--workers", "1", "--threads", str(threads), "--timeout", "300",
+            ]
+        else:
+            raise ValueError(f"unknown web server {kind!r}, expected one of {self.KINDS}")
+        super().__init__(kind, command, log=tmp / f"{kind}-{self.port}.log", env=env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def listening(self) -> bool:
+        """The port accepts connections (no HTTP request is sent, so the app sees none)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 180) -> WebServer:
+        super().start()
+        wait_for(lambda: self.listening() or not self.running, timeout=timeout, interval=0.1, what=f"{self.name} to listen")
+        if not self.running:
+            raise RuntimeError(f"{self.name} exited:\n{self.output()[-3000:]}")
+        return self
+
+
 def database_url(settings_dict: dict) -> str:
     """The DATABASE_URL of a Django connection's settings (SQLite file or PostgreSQL)."""
     if settings_dict["ENGINE"].endswith("sqlite3"):
@@ -196,3 +234,18 @@ def worker_environment(*, database: str, broker_url: str, tracking_uri: str, art
     )
     env.update(extra)
     return env
+
+
+def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra: str) -> CeleryWorker:
+    """A Celery worker (with embedded beat) on this test's database, the given Redis and MLflow store; ``extra`` settings by env."""
+    from django.db import connection
+
+    env = worker_environment(
+        database=database_url(connection.settings_dict),
+        broker_url=broker.url,
+        tracking_uri=tracking_uri,
+        artifacts=tmp_path / "artifacts",
+        var_dir=tmp_path / "var",
+        **extra,
+    )
+    return CeleryWorker(tmp_path, env).start()

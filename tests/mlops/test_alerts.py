@@ -1,4 +1,8 @@
-"""Alert rules: open once, no duplicates while open, resolve, re-open; email and webhook deliveries recorded."""
+"""Alert rules: open once, no duplicates while open, resolve, re-open; email and webhook deliveries recorded.
+
+Webhooks are delivered by their own Celery task. Most tests run it in this process (Celery's
+eager mode: retries run at once); one test queues it to the in-memory broker and one to a real worker.
+"""
 
 import json
 import socket
@@ -11,11 +15,13 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mlops import tasks
 from mlops.alerts import alert_rules_ensure_defaults, alerts_evaluate, alerts_evaluate_job
 from mlops.models import Alert, AlertDelivery, AlertRule, DriftReport, JobRun
-from mlops.tasks import alerts_evaluate_task
+from nutrilearn.celery import app
 from predictions.models import Prediction
 from tests.mlops.factories import predictions_make
+from tests.mlops.processes import start_worker, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +29,22 @@ FAILED = Prediction.Status.FAILED
 
 
 class WebhookReceiver:
-    """A real HTTP server on 127.0.0.1 that records JSON bodies and answers with the queued status codes (then 200)."""
+    """A real HTTP server on 127.0.0.1 that records JSON bodies and answers with the queued status codes (then 200).
 
-    def __init__(self):
+    ``hold``: an event each request waits for before it is answered (a slow receiver).
+    """
+
+    def __init__(self, *, hold: threading.Event | None = None):
         self.bodies: list[dict] = []
         self.statuses: list[int] = []
+        self.requests_started = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                receiver.requests_started += 1
+                if hold is not None:
+                    hold.wait(timeout=60)
                 length = int(self.headers["Content-Length"])
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -63,11 +76,34 @@ def receiver():
 
 
 @pytest.fixture(autouse=True)
-def fast_retries(settings):
+def alert_settings(settings):
     settings.NUTRILEARN_ALERT_MIN_SAMPLES = 20
-    settings.NUTRILEARN_WEBHOOK_MAX_ATTEMPTS = 3
-    settings.NUTRILEARN_WEBHOOK_BACKOFF_SECONDS = 0
     settings.NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture
+def deliveries_in_process():
+    """Queued tasks run at once in this process, their retries too (without the backoff wait)."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def queued_tasks(queue: str = "celery") -> list[tuple[str, dict]]:
+    """(task name, keyword arguments) of the messages waiting in a queue of the in-memory broker; the queue is emptied."""
+    found = []
+    with app.connection_for_read() as connection:
+        waiting = connection.SimpleQueue(queue)
+        while True:
+            try:
+                message = waiting.get(block=False)
+            except waiting.Empty:
+                break
+            found.append((message.headers["task"], message.decode()[1]))
+            message.ack()
+        waiting.close()
+    return found
 
 
 def unused_port() -> int:
@@ -95,7 +131,7 @@ def evaluate(django_capture_on_commit_callbacks, now):
 # Default rules -----------------------------------------------------------------------------
 
 
-def test_default_rules_are_the_seeds_thresholds():
+def test_default_rules_fire_on_the_unhealthy_service_targets_low_confidence_drift_and_a_stalled_mirror():
     assert alert_rules_ensure_defaults() == 5
 
     rules = {rule.metric: (rule.operator, rule.threshold) for rule in AlertRule.objects.all()}
@@ -130,6 +166,7 @@ def test_the_ensure_alert_rules_command_reports_what_it_created(capsys):
 # Lifecycle -----------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_a_breached_rule_opens_an_alert_and_notifies_by_email_and_webhook(receiver, mailoutbox, django_capture_on_commit_callbacks):
     now = timezone.now()
     rule = error_rate_rule(email_to="ops@example.com, oncall@example.com", webhook_url=receiver.url)
@@ -147,6 +184,7 @@ def test_a_breached_rule_opens_an_alert_and_notifies_by_email_and_webhook(receiv
     assert deliveries == [("email", "opened", True, 1), ("webhook", "opened", True, 1)]
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_an_open_alert_is_not_opened_or_notified_again_while_the_condition_holds(receiver, django_capture_on_commit_callbacks):
     now = timezone.now()
     error_rate_rule(webhook_url=receiver.url)
@@ -173,6 +211,7 @@ def test_the_database_refuses_a_second_open_alert_for_a_rule():
     assert Alert.objects.filter(rule=rule).count() == 2
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_the_alert_resolves_when_the_condition_clears_and_a_new_one_opens_later(receiver, django_capture_on_commit_callbacks):
     now = timezone.now()
     rule = error_rate_rule(webhook_url=receiver.url, window_minutes=30)
@@ -254,13 +293,13 @@ def test_the_drift_rule_follows_the_latest_scheduled_drift_report(django_capture
     AlertRule.objects.create(name="Drift", metric=AlertRule.Metric.DRIFT, operator=AlertRule.Operator.GT, threshold=0.5)
     windows = {"baseline_start": now, "baseline_end": now, "recent_start": now, "recent_end": now}
 
-    drifting = {"scheduled": True, "drifting_checks": ["prediction"]}
-    DriftReport.objects.create(**windows, drift_detected=True, verdict="drift", results=drifting)
+    drifting = {"drifting_checks": ["prediction"]}
+    DriftReport.objects.create(**windows, drift_detected=True, verdict="drift", scheduled=True, results=drifting)
     [opened] = evaluate(django_capture_on_commit_callbacks, now)
     # An on-demand report from the API (any threshold a user asked for) does not move alerts.
-    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", results={"scheduled": False})
+    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", scheduled=False)
     [kept] = evaluate(django_capture_on_commit_callbacks, now)
-    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", results={"scheduled": True})
+    DriftReport.objects.create(**windows, drift_detected=False, verdict="no_drift", scheduled=True)
     [resolved] = evaluate(django_capture_on_commit_callbacks, now)
 
     assert (opened.action, kept.action, resolved.action) == ("opened", "still_open", "resolved")
@@ -289,6 +328,7 @@ def test_an_old_unmirrored_prediction_opens_the_backlog_alert(django_capture_on_
 # Deliveries ----------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_a_failing_webhook_is_retried_a_bounded_number_of_times_and_recorded(receiver, django_capture_on_commit_callbacks):
     now = timezone.now()
     error_rate_rule(webhook_url=receiver.url)
@@ -304,6 +344,7 @@ def test_a_failing_webhook_is_retried_a_bounded_number_of_times_and_recorded(rec
     assert Alert.objects.get().status == "open"
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_a_webhook_that_recovers_on_a_retry_is_delivered(receiver, django_capture_on_commit_callbacks):
     now = timezone.now()
     error_rate_rule(webhook_url=receiver.url)
@@ -316,6 +357,7 @@ def test_a_webhook_that_recovers_on_a_retry_is_delivered(receiver, django_captur
     assert (delivery.delivered, delivery.attempts, delivery.error) == (True, 2, "")
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_a_webhook_refusing_the_request_is_not_retried(receiver, django_capture_on_commit_callbacks):
     now = timezone.now()
     error_rate_rule(webhook_url=receiver.url)
@@ -329,6 +371,7 @@ def test_a_webhook_refusing_the_request_is_not_retried(receiver, django_capture_
     assert delivery.error.startswith("HTTP 404")
 
 
+@pytest.mark.usefixtures("deliveries_in_process")
 def test_an_unreachable_webhook_is_recorded_as_a_failed_delivery(django_capture_on_commit_callbacks):
     now = timezone.now()
     url = f"http://127.0.0.1:{unused_port()}/hook"
@@ -356,6 +399,61 @@ def test_an_unreachable_mail_server_is_recorded_as_a_failed_delivery(settings, d
     assert "ConnectionRefusedError" in delivery.error
 
 
+def test_alert_evaluation_queues_the_webhook_for_a_worker_instead_of_calling_the_receiver(receiver, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    error_rate_rule(webhook_url=receiver.url)
+    requests_made(now, ok=15, failed=5)
+    queued_tasks()  # whatever earlier tests left in the in-memory broker
+
+    [outcome] = evaluate(django_capture_on_commit_callbacks, now)
+
+    queued = AlertDelivery.objects.get()
+    assert (outcome.action, receiver.bodies) == ("opened", [])
+    assert (queued.channel, queued.target, queued.attempts, queued.delivered) == ("webhook", receiver.url, 0, False)
+    [(task, kwargs)] = queued_tasks()
+    assert (task, kwargs) == ("mlops.tasks.alert_webhook_deliver", {"delivery_id": queued.pk})
+    assert tasks.alert_webhook_deliver.apply(kwargs=kwargs).get() is True
+    assert [body["event"] for body in receiver.bodies] == ["opened"]
+
+
+@pytest.mark.usefixtures("deliveries_in_process")
+def test_a_delivered_webhook_is_not_sent_again_when_its_task_runs_twice(receiver, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    error_rate_rule(webhook_url=receiver.url)
+    requests_made(now, ok=15, failed=5)
+    evaluate(django_capture_on_commit_callbacks, now)
+
+    again = tasks.alert_webhook_deliver.apply(kwargs={"delivery_id": AlertDelivery.objects.get().pk}).get()
+
+    assert again is True
+    assert len(receiver.bodies) == 1
+    assert AlertDelivery.objects.get().attempts == 1
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(180)
+def test_a_slow_webhook_receiver_never_holds_up_alert_evaluation(transactional_db, tmp_path, broker, workers):
+    release = threading.Event()
+    with WebhookReceiver(hold=release) as receiver:
+        error_rate_rule(webhook_url=receiver.url)
+        requests_made(timezone.now(), ok=15, failed=5)
+        unused_store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        slow_settings = {"NUTRILEARN_WEBHOOK_TIMEOUT_SECONDS": "60", "NUTRILEARN_ALERT_EVALUATE_SECONDS": "3600"}
+        workers.append(start_worker(tmp_path, broker, unused_store, **slow_settings))
+
+        counts = alerts_evaluate_job()
+        # Evaluation is over; the worker's request is still waiting for the receiver.
+        wait_for(lambda: receiver.requests_started == 1, timeout=60, what="the worker calling the webhook")
+        waiting = AlertDelivery.objects.get()
+        release.set()
+        wait_for(lambda: AlertDelivery.objects.get().delivered, timeout=60, what="the webhook delivered")
+
+    assert counts == {"opened": 1}
+    assert (waiting.delivered, waiting.attempts) == (False, 0)
+    assert AlertDelivery.objects.get().attempts == 1
+    assert [body["event"] for body in receiver.bodies] == ["opened"]
+
+
 # The periodic task --------------------------------------------------------------------------
 
 
@@ -364,7 +462,7 @@ def test_the_task_evaluates_the_rules_and_records_a_job_when_an_alert_opens(djan
     requests_made(timezone.now(), ok=15, failed=5)
 
     with django_capture_on_commit_callbacks(execute=True):
-        counts = alerts_evaluate_task.apply().get()
+        counts = tasks.alerts_evaluate.apply().get()
         again = alerts_evaluate_job()
 
     assert (counts, again) == ({"opened": 1}, {"still_open": 1})

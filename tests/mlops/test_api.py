@@ -54,11 +54,35 @@ def get(client, path, **params):
 
 
 @pytest.mark.parametrize("path", DATABASE_ENDPOINTS + ["experiments", "model-versions", "monitoring/drift"])
-def test_anonymous_callers_are_refused(client, path):
+def test_anonymous_callers_are_asked_to_authenticate(client, path):
     response = client.get(API + path)
 
-    assert response.status_code in (401, 403)
-    assert response.json()["status"] == "error"
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("parameter", ["start", "end", "model_version", "limit"])
+def test_a_parameter_given_empty_is_a_400_not_ignored(staff_client, parameter):
+    response = staff_client.get(API + f"metrics/history?metric_name=confidence&{parameter}=")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {parameter: ["Give a value, or leave the parameter out."]}
+
+
+def test_the_schema_says_end_must_be_after_start(client):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    bad_request = schema["paths"]["/api/v1/mlops/metrics"]["get"]["responses"]["400"]["description"]
+    assert "end is not after start" in bad_request
+
+
+def test_a_bad_token_is_a_401_with_the_reason(client, db):
+    response = client.get(API + "metrics", HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json()["error"]["message"] == "Invalid token."
 
 
 @pytest.mark.parametrize("path", DATABASE_ENDPOINTS + ["experiments", "model-versions", "monitoring/drift"])
@@ -90,7 +114,8 @@ def test_metrics_has_the_original_overview_over_all_predictions(staff_client, tr
         "unique_users": 3,
     }
     assert set(body["metrics"]["confidence"]) == {"avg", "min", "max"}
-    assert body["metrics"]["top_foods"][0] == {"food": "pizza", "name": "Pizza", "count": 6}
+    assert body["metrics"]["top_foods"]["Pizza"] == 6
+    assert body["metrics"]["top_foods_ranked"][0] == {"food": "pizza", "name": "Pizza", "count": 6}
     assert sum(body["metrics"]["predictions_by_day"].values()) == 15
     assert "timestamp" in body["metrics"]
 

@@ -1,7 +1,8 @@
 """The endpoints that read MLflow, against a real (throwaway, SQLite-backed) MLflow store."""
 
+from urllib.parse import urlencode
+
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlops import tracking
 from mlops.models import Evaluation
@@ -13,20 +14,18 @@ SCORES = {"accuracy": 0.81, "precision": 0.8, "recall": 0.79, "f1_score": 0.795}
 
 
 @pytest.fixture
-def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
-    uri = mlflow_sqlite_uri
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    tracking.reset_client()
-    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    tracking.reset_client()
+def three_versions(mlflow_store, settings):
+    """The registered model with versions 1, 2 and 3 (their artefacts are never read here)."""
+    mlflow_store.create_registered_model(settings.MLFLOW_REGISTERED_MODEL_NAME)
+    for _ in range(3):
+        mlflow_store.create_model_version(settings.MLFLOW_REGISTERED_MODEL_NAME, source="file:///nowhere")
 
 
 def register(client, **extra):
     return client.post(API + "register-model", {"model_version": "3", **SCORES, **extra}, content_type="application/json")
 
 
-def test_register_model_records_an_evaluation_run_readable_through_the_other_endpoints(staff_client, mlflow_store):
+def test_register_model_records_an_evaluation_run_readable_through_the_other_endpoints(staff_client, mlflow_store, three_versions):
     response = register(staff_client, sample_count=500)
 
     assert response.status_code == 201
@@ -46,11 +45,43 @@ def test_register_model_records_an_evaluation_run_readable_through_the_other_end
     assert [point["value"] for point in history["data"]] == [0.81]
 
 
-def test_register_model_refuses_scores_outside_zero_to_one(staff_client, mlflow_store):
+def test_register_model_refuses_scores_outside_zero_to_one(staff_client, mlflow_store, three_versions):
     response = register(staff_client, accuracy=81)
 
     assert response.status_code == 400
     assert "accuracy" in response.json()["error"]["message"]
+    assert not Evaluation.objects.exists()
+
+
+def test_register_model_refuses_a_version_the_registry_does_not_have(staff_client, mlflow_store, three_versions):
+    runs_before = len(mlflow_store.search_runs([tracking.experiment_id()]))
+
+    response = register(staff_client, model_version="4")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_model_version"
+    assert "version 4" in response.json()["error"]["message"]
+    assert not Evaluation.objects.exists()
+    assert len(mlflow_store.search_runs([tracking.experiment_id()])) == runs_before
+
+
+def test_register_model_refuses_version_zero_and_a_model_the_registry_does_not_have(staff_client, mlflow_store, three_versions):
+    zero = register(staff_client, model_version="0")
+    other_model = register(staff_client, model_name="no-such-model", model_version="1")
+
+    assert zero.status_code == 400
+    assert "model_version" in zero.json()["error"]["fields"]
+    assert other_model.status_code == 404
+    assert not Evaluation.objects.exists()
+
+
+def test_register_model_refuses_an_empty_model_name_sent_as_a_form(staff_client, mlflow_store, three_versions):
+    form = urlencode({"model_version": "3", "model_name": "", **SCORES})
+
+    response = staff_client.post(API + "register-model", form, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"model_name": ["Give a value, or leave the parameter out."]}
     assert not Evaluation.objects.exists()
 
 

@@ -6,9 +6,9 @@ from mlops.calibration import (
     bin_confidences,
     estimated_accuracy,
     expected_calibration_error,
-    macro_scores,
     reliability_table,
 )
+from mlops.classification_metrics import macro_scores
 
 
 def calibrated_sample(size: int, seed: int = 0):

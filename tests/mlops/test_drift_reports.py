@@ -12,10 +12,9 @@ from django.utils import timezone
 from mlflow.tracking import MlflowClient
 from scipy.spatial.distance import jensenshannon
 
-from mlops import tracking
-from mlops.drift_reports import drift_report_compute, drift_report_scheduled
+from mlops import tasks, tracking
+from mlops.drift_reports import drift_report_compute, drift_report_scheduled, drift_reports_prune
 from mlops.models import DriftReport, JobRun
-from mlops.tasks import drift_report_task
 from predictions.models import Food, Prediction
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +96,9 @@ def test_a_shift_in_the_foods_predicted_is_reported_as_drift(mlflow_down):
     assert report.drift_detected is True
     assert report.verdict == "drift"
     assert "prediction" in report.results["drifting_checks"]
-    assert report.drift_score == pytest.approx(jensenshannon([120, 80, 0], [40, 30, 130], base=2))
+    assert report.results["drift_score_raw"] == pytest.approx(jensenshannon([120, 80, 0], [40, 30, 130], base=2))
+    assert 0.15 < report.drift_score < report.results["drift_score_raw"]
+    assert report.results["drift_score_samples"] == {"baseline": 200, "recent": 200}
     assert report.results["baseline_predictions"] == 200
     assert report.results["recent_predictions"] == 200
     assert report.results["top_recent_foods"] == {"Tacos": 130, "Pizza": 40, "Sushi": 30}
@@ -248,6 +249,7 @@ def test_an_unreachable_mlflow_keeps_the_periodic_report_and_records_the_failure
     assert failure.error
 
 
+@pytest.mark.integration  # a real MLflow store
 def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(settings, tmp_path, windows_in_settings, mlflow_sqlite_uri):
     rng = np.random.default_rng(11)
     predictions_at(NOW - timedelta(days=10), {"pizza": 120, "sushi": 80}, rng=rng)
@@ -294,18 +296,60 @@ def test_the_drift_task_stores_a_scheduled_report(mlflow_down):
     predictions_at(timezone.now() - timedelta(days=10), {"pizza": 60}, rng=rng)
     predictions_at(timezone.now() - timedelta(days=1), {"pizza": 60}, rng=rng)
 
-    outcome = drift_report_task.apply().get()
+    outcome = tasks.drift_report_scheduled.apply().get()
 
     report = DriftReport.objects.get()
     assert outcome == {"drift_report_id": report.pk, "verdict": "no_drift", "mlflow_run_id": ""}
-    assert report.results["scheduled"] is True
+    assert (report.scheduled, report.results["scheduled"]) == (True, True)
+    assert DriftReport.objects.latest_scheduled() == report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reports_stored_before_the_scheduled_column_keep_what_their_results_said():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("mlops", "0003_monitoring_rollups")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        OldReport = executor.loader.project_state(before).apps.get_model("mlops", "DriftReport")
+        windows = {"baseline_start": NOW, "baseline_end": NOW, "recent_start": NOW, "recent_end": NOW}
+        periodic = OldReport.objects.create(**windows, results={"scheduled": True}).pk
+        on_demand = OldReport.objects.create(**windows, results={"scheduled": False}).pk
+        older = OldReport.objects.create(**windows, results={}).pk
+    finally:
+        # Forward to the latest schema (0004 fills the column), whatever happened: the tests after this one need it.
+        MigrationExecutor(connection).migrate(latest)
+
+    flags = dict(DriftReport.objects.values_list("pk", "scheduled"))
+    assert flags == {periodic: True, on_demand: False, older: False}
 
 
 def test_the_beat_schedule_runs_the_drift_and_alert_tasks():
     from django.conf import settings
 
-    from mlops.tasks import alerts_evaluate_task
-
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert {drift_report_task.name, alerts_evaluate_task.name} <= scheduled
+    assert {tasks.drift_report_scheduled.name, tasks.alerts_evaluate.name} <= scheduled
+
+
+@pytest.mark.django_db
+def test_old_on_demand_reports_are_pruned_sooner_than_scheduled_ones(settings):
+    settings.NUTRILEARN_DRIFT_ON_DEMAND_RETENTION_DAYS = 7
+    settings.NUTRILEARN_DRIFT_REPORT_RETENTION_DAYS = 365
+    now = timezone.now()
+    windows = {"baseline_start": now - timedelta(days=35), "baseline_end": now - timedelta(days=7), "recent_start": now - timedelta(days=7),
+               "recent_end": now, "verdict": "no_drift", "results": {}}  # fmt: skip
+    ages = {"on demand, 8 days": (False, 8), "on demand, 6 days": (False, 6), "scheduled, 100 days": (True, 100),
+            "scheduled, 400 days": (True, 400)}  # fmt: skip
+    ids = {}
+    for name, (scheduled, days) in ages.items():
+        ids[name] = DriftReport.objects.create(**windows, scheduled=scheduled).pk
+        DriftReport.objects.filter(pk=ids[name]).update(created_at=now - timedelta(days=days))
+
+    pruned = drift_reports_prune(now=now)
+
+    assert pruned == 2
+    assert sorted(DriftReport.objects.values_list("pk", flat=True)) == sorted([ids["on demand, 6 days"], ids["scheduled, 100 days"]])

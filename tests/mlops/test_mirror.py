@@ -1,4 +1,5 @@
-"""Mirroring predictions into a real local MLflow store (SQLite in tmp_path), in-process."""
+"""Mirroring predictions in-process: payloads, claims, the sweeper and enqueueing, and (marked integration) batches
+written into a real local MLflow store (SQLite in tmp_path)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from mlops import mirror, tasks, tracking
+from mlops.jobs import Job
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
 from mlops.models import JobRun, MirrorSchedule, ServingRun
 from predictions.models import Prediction
@@ -67,8 +69,8 @@ def test_window_aggregates_count_mean_confidence_latency_percentiles_no_food_sha
 
     assert points["window_count"].value == 4
     assert points["window_confidence_mean"].value == pytest.approx(0.6)
-    assert points["window_latency_p50_seconds"].value == 0.2
-    assert points["window_latency_p95_seconds"].value == 1.0
+    assert points["window_latency_p50_seconds"].value == pytest.approx(0.25)
+    assert points["window_latency_p95_seconds"].value == pytest.approx(0.3 + 0.85 * 0.7)
     assert points["window_no_food_share"].value == 0.25
     assert points["window_food_count.espresso"].value == 2
     assert points["window_food_count.pizza"].value == 1
@@ -79,6 +81,7 @@ def test_window_aggregates_count_mean_confidence_latency_percentiles_no_food_sha
 # Mirroring batches.
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_row(mlflow_client):
     rows = predictions_make(5, food=food_make("espresso"), mirrored=False, model_version="3")
@@ -97,6 +100,7 @@ def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_ro
     assert JobRun.objects.get().status == JobRun.Status.SUCCEEDED
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client, monkeypatch):
     rows = predictions_make(1300, mirrored=False, spacing=timedelta(milliseconds=10))
@@ -117,6 +121,7 @@ def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client
     assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_batch_sent_again_after_a_crash_writes_nothing_twice(mlflow_client):
     rows = predictions_make(20, mirrored=False)
@@ -174,6 +179,7 @@ def test_mlflow_unreachable_releases_the_claim_and_records_the_error_on_rows_and
     assert "create serving run" in job.error
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison(mlflow_client, settings):
     settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 2
@@ -185,7 +191,7 @@ def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison
 
     assert report.mirrored == 0
     assert report.batches == 1 + 3  # the whole batch once, then each row alone
-    assert sorted(mirror.poison_predictions().values_list("id", flat=True)) == [row.pk for row in rows]
+    assert sorted(Prediction.objects.mirror_given_up().values_list("id", flat=True)) == [row.pk for row in rows]
     assert all("MLflow refused the batch" in row.mirror_error for row in Prediction.objects.all())
     assert all("Timestamp must be a nonnegative" in row.mirror_error for row in Prediction.objects.all())
     assert mirror.predictions_mirror_batch() is None
@@ -193,6 +199,7 @@ def test_a_batch_mlflow_refuses_is_retried_row_by_row_and_ends_as_visible_poison
     assert mlflow_client.get_run(ServingRun.objects.get().run_id).info.lifecycle_stage == "active"
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_serving_run_deleted_in_mlflow_is_restored_and_the_next_batch_mirrors_into_it(mlflow_client):
     first = predictions_make(3, mirrored=False)
@@ -211,6 +218,7 @@ def test_a_serving_run_deleted_in_mlflow_is_restored_and_the_next_batch_mirrors_
     assert not JobRun.objects.filter(status=JobRun.Status.FAILED).exists()
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(mlflow_client):
     rows = predictions_make(2, mirrored=False)
@@ -225,6 +233,7 @@ def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(ml
     assert sorted(metric_steps(mlflow_client, run_id, "confidence")) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client, monkeypatch):
     day = timezone.now().date()
@@ -247,6 +256,7 @@ def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client
 # Window aggregates.
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_finished_windows_get_their_aggregates_once_all_their_predictions_are_mirrored(mlflow_client, settings):
     settings.NUTRILEARN_MIRROR_WINDOW_SECONDS = 60
@@ -287,7 +297,7 @@ def test_the_sweeper_sees_predictions_waiting_past_the_grace_period_but_not_fres
 @pytest.mark.django_db
 def test_a_worker_lost_mid_batch_leaves_a_job_marked_failed_by_the_sweeper(settings):
     settings.NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = 60
-    job = JobRun.objects.create(name=mirror.MIRROR_JOB)
+    job = JobRun.objects.create(name=Job.MIRROR_BATCH)
 
     assert mirror.abandoned_jobs_fail() == 0
     assert mirror.abandoned_jobs_fail(now=timezone.now() + timedelta(seconds=61)) == 1
@@ -434,14 +444,14 @@ def test_retrying_a_given_up_prediction_from_admin_gives_it_fresh_attempts(admin
 
     poison.refresh_from_db()
     assert (poison.mirror_attempts, poison.mirror_error) == (0, "")
-    assert mirror.poison_predictions().count() == 0
+    assert Prediction.objects.mirror_given_up().count() == 0
     assert mirror_enqueue in callbacks
 
 
 @pytest.mark.django_db
 def test_the_sweeper_prunes_old_successful_records_of_every_job_and_keeps_failures(settings):
-    settings.NUTRILEARN_MIRROR_JOB_RETENTION_DAYS = 7
-    jobs = [mirror.MIRROR_JOB, "monitoring_rollups_refresh", "alerts_evaluate", "drift_report"]
+    settings.NUTRILEARN_JOB_RETENTION_DAYS = 7
+    jobs = list(Job)
     JobRun.objects.bulk_create([JobRun(name=name, status=JobRun.Status.SUCCEEDED) for name in jobs])
     old_failures = [JobRun.objects.create(name=name, status=JobRun.Status.FAILED) for name in jobs]
     JobRun.objects.update(started_at=timezone.now() - timedelta(days=8))
@@ -474,6 +484,7 @@ def test_two_workers_claiming_at_the_same_moment_get_disjoint_rows():
     assert sorted(first + second) == [row.pk for row in rows]
 
 
+@pytest.mark.integration  # a real MLflow store
 @pytest.mark.django_db
 def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_blocking_mirroring(mlflow_client):
     yesterday_noon = (timezone.now() - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -483,7 +494,7 @@ def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_b
 
     assert mirror.serving_windows_close() == 0
 
-    failure = JobRun.objects.get(name=mirror.WINDOWS_JOB)
+    failure = JobRun.objects.get(name=Job.MIRROR_WINDOWS)
     assert failure.status == JobRun.Status.FAILED
     assert "INVALID_PARAMETER_VALUE" in failure.error
     assert ServingRun.objects.get().aggregates_complete is True

@@ -1,7 +1,7 @@
 """Mirroring end to end: real uploads, a real Redis, a real Celery worker process (not eager), a real MLflow store.
 
 Each test starts its own redis-server on a free port and its own worker (with the
-sweeper as embedded beat, every second), so it can stop, kill and restart them.
+sweeper as embedded beat, every second; fixtures in conftest.py), so it can stop, kill and restart them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from mlflow.tracking import MlflowClient
 
 from mlops import mirror
@@ -22,42 +21,9 @@ from nutrilearn.celery import broker_folders_ensure
 from predictions.models import Prediction
 from tests.mlops.factories import predictions_make
 from tests.mlops.mirror_support import celery_broker, filesystem_broker_options, metric_steps
-from tests.mlops.processes import CeleryWorker, MlflowServer, RedisServer, database_url, wait_for, worker_environment
+from tests.mlops.processes import MlflowServer, start_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def broker(redis_server):
-    with celery_broker(redis_server.url):
-        yield redis_server
-
-
-def start_worker(tmp_path, broker, tracking_uri: str, **extra) -> CeleryWorker:
-    env = worker_environment(
-        database=database_url(connection.settings_dict),
-        broker_url=broker.url,
-        tracking_uri=tracking_uri,
-        artifacts=tmp_path / "artifacts",
-        var_dir=tmp_path / "var",
-        **extra,
-    )
-    return CeleryWorker(tmp_path, env).start()
-
-
-@pytest.fixture
-def workers():
-    started: list[CeleryWorker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def upload(client, image: bytes) -> float:
@@ -164,7 +130,12 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
             timeout=60,
             what="the failure recorded on the rows",
         )
-        assert JobRun.objects.filter(status="failed", error__contains=server.url).exists()
+        # The batch's record is finished just after its rows are released.
+        wait_for(
+            lambda: JobRun.objects.filter(status="failed", error__contains=server.url).exists(),
+            timeout=30,
+            what="the failure recorded on the batch's job run",
+        )
 
         server.start()
         wait_for(all_mirrored, timeout=90, what="the predictions mirrored once MLflow is back")

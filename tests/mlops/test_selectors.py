@@ -111,3 +111,16 @@ def test_mirror_backlog_leaves_given_up_predictions_out_and_counts_them_apart(se
 
     assert (backlog["count"], backlog["given_up_count"]) == (2, 2)
     assert 9 * 60 < backlog["oldest_age_seconds"] < 11 * 60
+
+
+def test_the_backlog_counts_the_rows_the_prediction_queryset_calls_pending_and_given_up(settings):
+    settings.NUTRILEARN_MIRROR_MAX_ATTEMPTS = 2
+    predictions_make(3, mirrored=False, mirror_attempts=2)
+    predictions_make(2, mirrored=False, mirror_attempts=1)
+    predictions_make(4, mirrored=True)
+    predictions_make(2, status=Prediction.Status.FAILED, mirrored=False, mirror_attempts=5)
+
+    backlog = mirror_backlog()
+
+    assert backlog["given_up_count"] == Prediction.objects.mirror_given_up().count() == 3
+    assert backlog["count"] == Prediction.objects.mirror_pending().count() == 2

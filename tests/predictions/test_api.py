@@ -187,7 +187,7 @@ def test_others_cannot_see_or_change_your_prediction(client, catalogue, coffee_p
     stranger = Client()
     User.objects.create_user("mallory", password="pw-mallory-123")
     logged_in_stranger = Client()
-    logged_in_stranger.login(username="mallory", password="pw-mallory-123")
+    logged_in_stranger.force_login(User.objects.get(username="mallory"))
 
     for other in (stranger, logged_in_stranger):
         assert other.get(f"/api/v1/predictions/{prediction_id}").status_code == 404
@@ -212,3 +212,21 @@ def test_the_openapi_schema_documents_predict(client):
     schema = response.json()
     assert "/api/v1/predict" in schema["paths"]
     assert "201" in schema["paths"]["/api/v1/predict"]["post"]["responses"]
+
+
+def test_the_schema_documents_the_foods_envelope_and_the_refusals_of_predict(client):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    foods = schema["paths"]["/api/v1/foods"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    predict = schema["paths"]["/api/v1/predict"]["post"]["responses"]
+    assert schema["components"]["schemas"][foods["$ref"].rsplit("/", 1)[1]]["properties"].keys() == {"status", "foods"}
+    assert "bad_dimensions" in predict["400"]["description"] and "32" in predict["400"]["description"]
+    assert "unsupported_format" in predict["415"]["description"] and "GIF" in predict["415"]["description"]
+    assert {"400", "401", "403", "411", "413", "415", "503"} <= predict.keys()
+
+
+def test_foods_answers_the_catalogue_in_its_envelope(client, catalogue):
+    body = client.get("/api/v1/foods").json()
+
+    assert body["status"] == "success"
+    assert {"key": "espresso", "name": "Espresso"}.items() <= body["foods"][[f["key"] for f in body["foods"]].index("espresso")].items()

@@ -37,6 +37,13 @@ def test_it_rejects_a_truncated_jpeg(coffee_png):
     assert error.code == "corrupt_image"
 
 
+def test_it_rejects_a_jpeg_cut_off_inside_its_header(coffee_png):
+    error = rejected(png_to_jpeg(coffee_png)[:6])  # found by the property tests: Pillow raised a bare OSError
+
+    assert error.code == "corrupt_image"
+    assert error.status == 400
+
+
 def test_it_rejects_formats_outside_the_allowlist():
     gif = encode(Image.new("RGB", (64, 64), "red"), "GIF")
     bmp = encode(Image.new("RGB", (64, 64), "red"), "BMP")

@@ -1,25 +1,13 @@
-"""A real, throwaway SQLite-backed MLflow store per test, and serving that follows it."""
+"""Serving that follows a real, throwaway MLflow store (``mlflow_store``, tests/conftest.py), and weights to register in it."""
 
 from pathlib import Path
 
 import pytest
 import torch
-from mlflow.tracking import MlflowClient
 
-from mlops import registry, tracking
+from mlops import registry
 from predictions.inference import bundled_weights_path, imagenet_manifest, load_state_dict
 from predictions.serving import holder
-
-
-@pytest.fixture
-def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
-    uri = mlflow_sqlite_uri
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"
-    tracking.reset_client()
-    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    tracking.reset_client()
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mlops.evaluation import classification_report, confusion_matrix_figure
-from mlops.training import DatasetInvalid, dataset_scan, evaluation_samples
+from mlops.classification_metrics import classification_report, confusion_matrix_figure
+from mlops.datasets import DatasetInvalid, dataset_scan, evaluation_samples
 
 from ..shapes import write_shapes_dataset
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mlops', '0003_monitoring_rollups'),
+        ('mlops', '0005_jobrun_duration_seconds'),
     ]
 
     operations = [

@@ -10,9 +10,11 @@ worker answers.
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -109,9 +111,23 @@ def mark_process_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
+def scrape_allowed(request) -> bool:
+    """A scraper may read /metrics from an allowed address (``NUTRILEARN_METRICS_ALLOWED_IPS``) or with the bearer token
+    (``NUTRILEARN_METRICS_TOKEN``); anyone else may not (each scrape runs a database query)."""
+    if request.META.get("REMOTE_ADDR", "") in settings.NUTRILEARN_METRICS_ALLOWED_IPS:
+        return True
+    token = settings.NUTRILEARN_METRICS_TOKEN
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(offered.encode(), token.encode())
+
+
 @never_cache
 def metrics_view(request):
-    """GET /metrics in the Prometheus text format."""
+    """GET /metrics in the Prometheus text format, for allowed scrapers only (401 with a Bearer challenge otherwise)."""
+    if not scrape_allowed(request):
+        response = HttpResponse("Scraping /metrics needs an allowed address or the bearer token.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
 
 

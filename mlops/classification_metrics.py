@@ -1,8 +1,11 @@
-"""Classification metrics shared by training and evaluation. Pure Python and numpy, no Django.
+"""Classification metrics: accuracy, macro precision / recall / F1, per-class figures and the confusion matrix.
 
+Pure Python and numpy, no Django; the one definition of these figures for training,
+``evaluate`` (dataset or feedback) and the monitoring API's feedback performance.
 Macro averages are taken over the classes of the ground truth (the labelled set's
 classes), so that a prediction outside those classes counts as a miss and as a
-false positive of no class in the set.
+false positive of no class in the set; a true class never predicted has precision 0
+(scikit-learn's zero_division=0).
 """
 
 from __future__ import annotations
@@ -51,8 +54,39 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator / denominator) if denominator else 0.0
 
 
+def class_scores(*, true_positive: int, predicted: int, actual: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of one class from its counts (0 where a ratio has no denominator)."""
+    precision = _ratio(true_positive, predicted)
+    recall = _ratio(true_positive, actual)
+    return precision, recall, _ratio(2 * precision * recall, precision + recall)
+
+
+def macro_scores(*, true_positive: dict, predicted: dict, actual: dict) -> dict:
+    """Accuracy and macro precision, recall and F1 from per-class counts, averaged over the true classes.
+
+    ``predicted`` may name classes that are never true: they are misses, not classes of their own.
+    All None (and sample_count 0) when there is no sample.
+    """
+    total = sum(actual.values())
+    if total == 0:
+        return {"accuracy": None, "precision": None, "recall": None, "f1_score": None, "sample_count": 0}
+    scores = [
+        class_scores(true_positive=true_positive.get(label, 0), predicted=predicted.get(label, 0), actual=count)
+        for label, count in actual.items()
+        if count
+    ]
+    precisions, recalls, f1s = zip(*scores, strict=True)
+    return {
+        "accuracy": sum(true_positive.values()) / total,
+        "precision": float(np.mean(precisions)),
+        "recall": float(np.mean(recalls)),
+        "f1_score": float(np.mean(f1s)),
+        "sample_count": int(total),
+    }
+
+
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str | None], labels: Sequence[str] | None = None) -> ClassificationReport:
-    """Accuracy, macro precision/recall/F1, per-class figures and the confusion matrix.
+    """Accuracy, macro precision/recall/F1 (``macro_scores``, rounded to 6 places), per-class figures and the confusion matrix.
 
     ``None`` in ``y_pred`` means "the model named nothing" (e.g. no food recognised).
     """
@@ -68,22 +102,20 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str | None], l
         if truth not in index:
             raise ValueError(f"true label {truth!r} is not among the labels")
         confusion[index[truth], index.get(predicted, other)] += 1
-    true_positives = np.diag(confusion[:, : len(labels)])
-    predicted_counts = confusion[:, : len(labels)].sum(axis=0)
-    support = confusion.sum(axis=1)
+    true_positive = {label: int(confusion[i, i]) for i, label in enumerate(labels)}
+    predicted_counts = {label: int(count) for label, count in zip(labels, confusion[:, : len(labels)].sum(axis=0), strict=True)}
+    support = {label: int(count) for label, count in zip(labels, confusion.sum(axis=1), strict=True)}
     per_class = {}
-    for i, label in enumerate(labels):
-        precision = _ratio(true_positives[i], predicted_counts[i])
-        recall = _ratio(true_positives[i], support[i])
-        f1 = _ratio(2 * precision * recall, precision + recall)
-        per_class[label] = ClassMetrics(round(precision, 6), round(recall, 6), round(f1, 6), int(support[i]))
-    present = [metrics for metrics in per_class.values() if metrics.support > 0]
+    for label in labels:
+        precision, recall, f1 = class_scores(true_positive=true_positive[label], predicted=predicted_counts[label], actual=support[label])
+        per_class[label] = ClassMetrics(round(precision, 6), round(recall, 6), round(f1, 6), support[label])
+    scores = macro_scores(true_positive=true_positive, predicted=predicted_counts, actual=support)
     return ClassificationReport(
         labels=labels,
-        accuracy=round(_ratio(true_positives.sum(), len(y_true)), 6),
-        precision=round(float(np.mean([m.precision for m in present])), 6),
-        recall=round(float(np.mean([m.recall for m in present])), 6),
-        f1_score=round(float(np.mean([m.f1_score for m in present])), 6),
+        accuracy=round(scores["accuracy"], 6),
+        precision=round(scores["precision"], 6),
+        recall=round(scores["recall"], 6),
+        f1_score=round(scores["f1_score"], 6),
         sample_count=len(y_true),
         per_class=per_class,
         confusion=confusion,
@@ -120,30 +152,3 @@ def confusion_matrix_figure(report: ClassificationReport, *, title: str = "Confu
                     axes.text(column, row, str(value), ha="center", va="center", fontsize=6, color=colour)
     figure.tight_layout()
     return figure
-
-
-def dataset_predictions(
-    classifier, paths: Sequence, *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False, mirrored: bool = False,
-) -> list[str | None]:
-    """The food key a classifier names for each photo (None for "no food recognised"), in batches.
-
-    ``mirrored``: average each photo's probabilities with its mirror image's (test-time augmentation).
-    """
-    import torch
-    from PIL import Image
-    from tqdm import tqdm
-
-    predicted: list[str | None] = []
-    with tqdm(total=len(paths), desc="evaluating", unit="img", disable=not progress) as bar:
-        for start in range(0, len(paths), batch_size):
-            chunk = paths[start : start + batch_size]
-            images = []
-            for path in chunk:
-                with Image.open(path) as image:
-                    images.append(classifier.preprocess(image.convert("RGB")))
-            probabilities, pooled = classifier.forward(torch.stack(images), mirrored=mirrored)
-            for row in range(len(chunk)):
-                recognition = classifier.interpret(probabilities[row], pooled[row], food_mass_threshold=food_mass_threshold, top_k=1)
-                predicted.append(recognition.food_key)
-            bar.update(len(chunk))
-    return predicted

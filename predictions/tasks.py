@@ -1,0 +1,18 @@
+"""Celery tasks of the predictions app: thin wrappers around a service, recorded as job runs."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from mlops.jobs import Job, job_recorded
+
+from .photo_storage import orphaned_photos_remove
+
+
+@shared_task
+def orphaned_photos_clean() -> int:
+    """Remove photo files that no prediction refers to, older than ``NUTRILEARN_ORPHAN_GRACE_MINUTES``; idempotent."""
+    with job_recorded(Job.ORPHANED_PHOTOS_REMOVE) as record:
+        record.items = orphaned_photos_remove(older_than=timedelta(minutes=settings.NUTRILEARN_ORPHAN_GRACE_MINUTES))
+    return record.items

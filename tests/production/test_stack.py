@@ -1,0 +1,101 @@
+"""The production stack on loopback: gunicorn (2 workers), 2 Celery workers, one beat, Redis, an mlflow server on PostgreSQL.
+
+Real photos go in over HTTP; they are recognised, mirrored into MLflow exactly once, visible in the
+monitoring API, and a promotion reaches both gunicorn workers without a restart.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from mlflow.tracking import MlflowClient
+from PIL import Image
+
+from tests.mlops.processes import wait_for
+from tests.support.stack import ProductionStack, json_request, multipart_photo
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+REGISTER_SECOND_VERSION = (
+    "import tempfile; from pathlib import Path; from mlops import registry; "
+    "from predictions.inference import bundled_weights_path, imagenet_manifest\n"
+    "with tempfile.TemporaryDirectory() as folder:\n"
+    "    registry.artefact_write(Path(folder), manifest=imagenet_manifest(''), weights_file=bundled_weights_path())\n"
+    "    print(registry.version_register(artefact_dir=Path(folder), run_name='second version', description='same weights',"
+    " tags={'source': 'stack-test'}, aliases=()).version)"
+)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = ProductionStack(tmp_path_factory.mktemp("stack"), extra_env={"NUTRILEARN_PREDICT_RATE": "100000/minute"})
+    try:
+        stack.start()
+    except Exception:
+        print(stack.logs())
+        stack.stop()
+        raise
+    yield stack
+    stack.stop()
+
+
+def jpeg(png: bytes) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def predict(stack: ProductionStack, photo: bytes, probe: str = "") -> tuple[int, dict]:
+    body, content_type = multipart_photo(photo)
+    return json_request(f"{stack.url}/api/v1/predict{probe}", data=body, headers={"Content-Type": content_type})
+
+
+def mirrored_steps(stack: ProductionStack) -> list[int]:
+    """Every mirrored latency point's step in every serving run (every prediction has one; twice would show twice)."""
+    client = MlflowClient(tracking_uri=stack.mlflow.url)
+    experiment = client.get_experiment_by_name("nutrilearn-food-recognition")
+    runs = client.search_runs([experiment.experiment_id], filter_string="tags.run_type = 'serving'")
+    return sorted(metric.step for run in runs for metric in client.get_metric_history(run.info.run_id, "processing_time_seconds"))
+
+
+def test_real_photos_are_recognised_mirrored_once_and_counted(stack, coffee_png, cat_png):
+    answers = [predict(stack, jpeg(coffee_png)) for _ in range(4)] + [predict(stack, jpeg(cat_png)) for _ in range(2)]
+
+    assert [status for status, _ in answers] == [201] * 6, answers
+    foods = [body["prediction"]["food"]["key"] if body["prediction"]["food"] else None for _, body in answers]
+    assert foods == ["espresso"] * 4 + [None, None]
+    ids = sorted(body["prediction"]["id"] for _, body in answers)
+    wait_for(lambda: mirrored_steps(stack) == ids, timeout=120, interval=1, what="the six predictions mirrored into MLflow")
+    token = stack.staff_token()
+    status, monitoring = json_request(f"{stack.url}/api/v1/mlops/monitoring/predictions", headers={"Authorization": f"Token {token}"})
+    assert status == 200
+    assert monitoring["data"]["total_predictions"] == 6
+    time.sleep(3)  # a late duplicate would show up here
+    assert mirrored_steps(stack) == ids
+
+
+def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coffee_png):
+    photo = jpeg(coffee_png)
+    version = stack.manage("shell", "-c", REGISTER_SECOND_VERSION).strip().splitlines()[-1]
+    stack.manage("promote", "--version", version)
+    versions_by_pid: dict[str, str] = {}
+
+    def both_workers_serve_the_new_version() -> bool:
+        probes = [f"?probe={uuid.uuid4().hex}" for _ in range(8)]
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda probe: (probe, predict(stack, photo, probe)), probes))
+        served_by = stack.served_by()
+        for probe, (status, body) in answers:
+            assert status == 201, body
+            pid = served_by.get(f"POST /api/v1/predict{probe}")
+            if pid is not None:
+                versions_by_pid[pid] = body["prediction"]["model"]["version"]
+        return len(versions_by_pid) == 2 and set(versions_by_pid.values()) == {version}
+
+    wait_for(both_workers_serve_the_new_version, timeout=120, interval=1, what=f"both gunicorn workers serving version {version}")
+
+    assert sorted(versions_by_pid.values()) == [version, version]

@@ -100,8 +100,12 @@ def mirrored_latency_ratio(rounds: int = 20) -> float:
 
 
 def run_training(dataset: Path, budget_minutes: float, overrides: dict, profile: bool):
-    from mlops.datasets import dataset_scan
     from mlops.training import TrainingConfig, train
+
+    try:
+        from mlops.datasets import dataset_scan
+    except ImportError:  # a checkout from before dataset scanning had its own module: measuring the previous recipe
+        from mlops.training import dataset_scan
     from predictions.inference import bundled_weights_path, load_state_dict
 
     split = dataset_scan(dataset)

@@ -94,20 +94,24 @@ def _version_or_champion(version: str | None) -> VersionRef:
     return registry.version_get(version) if version else registry.alias_resolve(CHAMPION)
 
 
-def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, progress: bool = False) -> Evaluation:
-    """Evaluate a registered version (default: the champion) on a labelled folder (its test split if it has one)."""
-    from .training import evaluation_samples
+def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, progress: bool = False, tta: bool = True) -> Evaluation:
+    """Evaluate a registered version (default: the champion) on a labelled folder (its test split if it has one).
+
+    ``tta``: each photo's probabilities are averaged with its mirror image's, as training reports its test accuracy.
+    """
+    from .datasets import evaluation_samples
 
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
     samples = evaluation_samples(Path(dataset_dir))
     predicted = recognise_photos(
-        classifier, [path for path, _ in samples], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, progress=progress
+        classifier, [path for path, _ in samples], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, progress=progress,
+        mirrored=tta,
     )
     report = classification_report([food_key(name) for _, name in samples], predicted)
     return evaluation_record(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.DATASET, sample_count=report.sample_count,
-        details={"dataset": Path(dataset_dir).name, "sha256": ref.sha256, **report.details()},
+        details={"dataset": Path(dataset_dir).name, "sha256": ref.sha256, "tta": tta, **report.details()},
         figure=confusion_matrix_figure(report, title=f"{ref.name} v{ref.version} on {Path(dataset_dir).name}"),
         **report.summary(),
     )
@@ -238,7 +242,8 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     """
     from predictions.services import food_ensure
 
-    from .training import class_keys, dataset_scan, train
+    from .datasets import dataset_scan
+    from .training import class_keys, train
 
     dataset_dir = Path(dataset_dir)
     split = dataset_scan(dataset_dir, seed=config.seed, **(scan_options or {}))
@@ -261,7 +266,7 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
             per_class.update({f"precision_{label}": metrics.precision, f"recall_{label}": metrics.recall, f"f1_{label}": metrics.f1_score})
         runs.run_log_metrics(
             run_id,
-            {**report.summary(), "probe_accuracy": result.probe_report.accuracy, **result.timings, **per_class,
+            {**report.summary(), "probe_accuracy": result.probe_report.accuracy, **result.ablations, **result.timings, **per_class,
              "views_used": result.params["views_used"], "epochs_run": result.params["epochs_run"]},
         )
         runs.run_log_dict(run_id, report.details(), "per_class_metrics.json")

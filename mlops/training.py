@@ -1,18 +1,20 @@
 """Fine-tuning EfficientNet-Lite0 on an ImageFolder dataset. Pure PyTorch and torchvision, no Django.
 
-The recipe is built for a 2-core CPU:
+The recipe is built for a 2-core CPU that other processes may be using too:
 
 1. Everything up to the last ``unfreeze_blocks`` MBConv blocks stays frozen, so its
-   output is computed once per image and cached (float16): the test photos with the
-   evaluation transform, the training photos as several views (one centre crop, the
-   others augmented: random resized crop, flip, colour jitter). The number of views
-   shrinks when the time budget would not allow them.
+   output is computed once per photo view and cached as float16 (``feature_cache``): the
+   test photos as their centre crop and its mirror image, the training photos as several
+   views (one centre crop, the others augmented: random resized crop, flip, colour
+   jitter). Views stop early when the time budget would not allow them.
 2. A new classification head is trained on the pooled features of the cached views
    (the linear probe; its test accuracy is reported as ``probe_accuracy``).
 3. The last blocks, the head convolution and the new head are fine-tuned together
    on the cached maps (random view per epoch, horizontal flips of the maps, label
-   smoothing, AdamW, warm-up then cosine decay). Batch-norm statistics stay frozen.
-   The number of epochs shrinks when the time budget would not allow them.
+   smoothing, AdamW, warm-up then cosine decay), with batch norm frozen and folded into
+   the convolutions (``lite_network``) and a moving average of the weights, which is the
+   result. Epochs are planned again after each one from the measured speed.
+4. Test accuracy averages each photo with its mirror image, as ``evaluate`` does.
 
 The result is a complete state_dict for ``efficientnet-lite0`` with ``num_classes``
 outputs plus the metrics of the final model on the test split.
@@ -29,109 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
-from torchvision.transforms import v2
 from tqdm import tqdm
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_efficientnet_lite0, food_key
 
 from .classification_metrics import ClassificationReport, classification_report
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
-TEST_DIR_NAMES = ("test", "val", "valid", "validation")
-
-
-class DatasetInvalid(ValueError):
-    """The folder is not a usable labelled image dataset; the message says why."""
-
-
-@dataclass(frozen=True)
-class Sample:
-    path: Path
-    label: int
-
-
-@dataclass(frozen=True)
-class DatasetSplit:
-    class_names: list[str]
-    train: list[Sample]
-    test: list[Sample]
-    layout: str  # "train/test folders", "food-101 meta files" or "stratified split"
-
-    def counts(self) -> dict[str, int]:
-        return {"classes": len(self.class_names), "train_images": len(self.train), "test_images": len(self.test)}
-
-
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
-
-
-def _class_folders(root: Path) -> list[Path]:
-    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".") and _images_in(path))
-
-
-def _limit(paths: list[Path], limit: int | None) -> list[Path]:
-    return paths if limit is None else paths[:limit]
-
-
-def dataset_scan(
-    root: Path, *, test_fraction: float = 0.25, seed: int = 0, max_classes: int | None = None,
-    max_train_per_class: int | None = None, max_test_per_class: int | None = None,
-) -> DatasetSplit:
-    """Find classes and images under ``root`` and split them.
-
-    Layouts, in this order: ``train/<class>/`` with ``test/<class>/`` (or ``val/``);
-    the Food-101 archive (``images/<class>/`` with ``meta/train.txt`` and ``meta/test.txt``);
-    ``<class>/`` folders (or ``images/<class>/``), split per class with a seeded shuffle.
-    Classes are sorted by folder name; ``max_classes`` keeps the first ones.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetInvalid(f"{root} is not a folder")
-    test_dir = next((root / name for name in TEST_DIR_NAMES if (root / name).is_dir()), None)
-    if (root / "train").is_dir() and test_dir is not None:
-        names = [folder.name for folder in _class_folders(root / "train")][:max_classes]
-        train = {name: _limit(_images_in(root / "train" / name), max_train_per_class) for name in names}
-        test = {name: _limit(_images_in(test_dir / name), max_test_per_class) if (test_dir / name).is_dir() else [] for name in names}
-        layout = "train/test folders"
-    elif (root / "meta" / "train.txt").is_file() and (root / "meta" / "test.txt").is_file() and (root / "images").is_dir():
-        names = [folder.name for folder in _class_folders(root / "images")][:max_classes]
-
-        def listed(split: str, limit: int | None) -> dict[str, list[Path]]:
-            found: dict[str, list[Path]] = {name: [] for name in names}
-            for line in (root / "meta" / f"{split}.txt").read_text().split():
-                name = line.split("/", 1)[0]
-                if name in found:
-                    found[name].append(root / "images" / f"{line}.jpg")
-            return {name: _limit([path for path in paths if path.is_file()], limit) for name, paths in found.items()}
-
-        train, test = listed("train", max_train_per_class), listed("test", max_test_per_class)
-        layout = "food-101 meta files"
-    else:
-        base = root / "images" if (root / "images").is_dir() and not _class_folders(root) else root
-        names = [folder.name for folder in _class_folders(base)][:max_classes]
-        if not 0 < test_fraction < 1:
-            raise DatasetInvalid(f"test fraction must be between 0 and 1, got {test_fraction}")
-        train, test = {}, {}
-        for name in names:
-            paths = _images_in(base / name)
-            random.Random(f"{seed}:{name}").shuffle(paths)
-            n_test = max(1, round(len(paths) * test_fraction)) if len(paths) >= 2 else 0
-            test[name] = _limit(paths[:n_test], max_test_per_class)
-            train[name] = _limit(paths[n_test:], max_train_per_class)
-        layout = "stratified split"
-    if len(names) < 2:
-        raise DatasetInvalid(f"{root} needs at least two class folders with images, found {len(names)}")
-    empty = [name for name in names if not train[name] or not test[name]]
-    if empty:
-        raise DatasetInvalid(f"classes without training or test images: {', '.join(empty)}")
-    return DatasetSplit(
-        class_names=names,
-        train=[Sample(path, label) for label, name in enumerate(names) for path in train[name]],
-        test=[Sample(path, label) for label, name in enumerate(names) for path in test[name]],
-        layout=layout,
-    )
+from .datasets import DatasetSplit
+from .feature_cache import PHOTOS_PER_CHUNK, FeatureStore, ViewRecipe, cache_views, memory_available_bytes, usable_cores, view_kinds
+from .lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
 
 
 @dataclass(frozen=True)
@@ -150,10 +58,27 @@ class TrainingConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     dropout: float = 0.2
+    ema_decay: float = 0.99  # exponential moving average of the fine-tuned weights; 0 = off
+    tta: bool = True  # test photos: the centre crop and its mirror image, probabilities averaged
     time_budget_minutes: float = 30.0
     cache_share: float = 0.7  # of the budget, at most this much goes to computing the cached views
-    threads: int | None = None
-    workers: int = 0  # image-decoding processes for the caching pass
+    threads: int | None = None  # fine-tuning's torch threads; None = measured each epoch (1 or all cores)
+    workers: int | None = None  # processes of the caching pass; None = one per core, 0 = in this process
+    cache_memory_gb: float | None = None  # cache in memory up to this size, else on disk; None = half the available memory
+    cache_dir: str | None = None  # where an on-disk cache goes (default: the system's temporary folder)
+
+    def __post_init__(self):
+        """Nonsense values are refused here, with a message, before anything starts."""
+        if not 0 <= self.unfreeze_blocks <= BLOCK_COUNT:
+            raise ValueError(f"unfreeze_blocks must be between 0 and {BLOCK_COUNT}")
+        if self.views < 1 or self.epochs < 0 or self.image_size < 32:
+            raise ValueError("views must be at least 1, epochs at least 0 and the image size at least 32 pixels")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"the weight average's decay must be at least 0 and below 1, got {self.ema_decay}")
+        if (self.workers is not None and self.workers < 0) or (self.threads is not None and self.threads < 1):
+            raise ValueError("workers must be 0 or more and threads 1 or more")
+        if self.cache_memory_gb is not None and self.cache_memory_gb < 0:
+            raise ValueError("the cache's memory limit cannot be negative")
 
     @property
     def resize_size(self) -> int:
@@ -168,79 +93,9 @@ class TrainingResult:
     report: ClassificationReport
     probe_report: ClassificationReport
     history: list[dict] = field(default_factory=list)
+    ablations: dict = field(default_factory=dict)  # test accuracy without TTA, without the weight average
     params: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
-
-
-BLOCK_COUNT = 16
-
-
-def _load_image(path: Path, draft_size: int) -> Image.Image:
-    with Image.open(path) as image:
-        if image.format == "JPEG":
-            image.draft("RGB", (draft_size, draft_size))  # decode at reduced scale: much faster for large photos
-        return image.convert("RGB")
-
-
-class _PhotoViews(torch.utils.data.Dataset):
-    """Each photo as a stack of views: the evaluation crop first, then augmented crops."""
-
-    def __init__(self, samples: list[Sample], config: TrainingConfig, views: int):
-        self.samples = samples
-        self.views = views
-        self.draft_size = config.resize_size
-        normalise = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-        self.plain = v2.Compose([v2.Resize(config.resize_size, antialias=True), v2.CenterCrop(config.image_size), *normalise])
-        self.augmented = v2.Compose(
-            [
-                v2.RandomResizedCrop(config.image_size, scale=(0.25, 1.0), antialias=True),
-                v2.RandomHorizontalFlip(),
-                v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
-                *normalise,
-            ]
-        )
-
-    def __len__(self):
-        return len(self.samples)
-
-    def __getitem__(self, index):
-        image = _load_image(self.samples[index].path, self.draft_size)
-        return torch.stack([self.plain(image)] + [self.augmented(image) for _ in range(self.views - 1)])
-
-
-class _SplitNetwork:
-    """EfficientNet-Lite0 cut before block ``cut``: a frozen trunk and a trainable tail."""
-
-    def __init__(self, network: nn.Module, cut: int):
-        self.network = network
-        self.cut = cut
-        self.drop_connect_rate = network._global_params.drop_connect_rate or 0.0
-
-    def trunk(self, images: torch.Tensor) -> torch.Tensor:
-        net = self.network
-        x = net._swish(net._bn0(net._conv_stem(images)))
-        for block in net._blocks[: self.cut]:
-            x = block(x)
-        return x
-
-    def tail_modules(self) -> list[nn.Module]:
-        net = self.network
-        return [*net._blocks[self.cut :], net._conv_head, net._bn1]
-
-    def tail(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled 1280-d features from the trunk's output; drop-connect as in the original network when training."""
-        net = self.network
-        for index in range(self.cut, BLOCK_COUNT):
-            rate = self.drop_connect_rate * index / BLOCK_COUNT if net.training else None
-            x = net._blocks[index](x, drop_connect_rate=rate)
-        x = net._swish(net._bn1(net._conv_head(x)))
-        return net._avg_pooling(x).flatten(1)
-
-
-def _freeze_batch_norm(module: nn.Module) -> None:
-    for layer in module.modules():
-        if isinstance(layer, nn.BatchNorm2d):
-            layer.eval()
 
 
 def _lr_factor(step: int, total_steps: int, warmup_steps: int) -> float:
@@ -255,9 +110,105 @@ def _batches(count: int, batch_size: int, generator: torch.Generator | None) -> 
     return list(order.split(batch_size))
 
 
-def _accuracy_and_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-    loss = nn.functional.cross_entropy(logits, labels).item()
-    return float((logits.argmax(1) == labels).float().mean()), loss
+class TimeBudget:
+    """How much of the run still fits, from speeds measured as it goes.
+
+    Work starts only when the measured speed says it fits, and the plan is redone after every
+    view and every epoch with the slowest epoch so far, so a machine that gets busier mid-run
+    overruns by at most the view or epoch under way (one view and one epoch are always done).
+    """
+
+    def __init__(self, seconds: float, *, cache_share: float, clock: Callable[[], float] = time.perf_counter):
+        self.seconds, self.cache_share, self.clock = seconds, cache_share, clock
+        self.started = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def view_fits(self, seconds_per_view: float) -> bool:
+        """Another view of every training photo fits in the caching pass's share of the budget."""
+        return seconds_per_view <= self.cache_share * self.seconds - self.elapsed()
+
+    def epochs_that_fit(self, *, done: int, planned: int, slowest_epoch: float) -> int:
+        """Epochs to run in all, at most ``planned``, at least ``done``."""
+        remaining = max(0.0, self.seconds - self.elapsed())
+        return max(done, min(planned, done + int(remaining // max(slowest_epoch, 1e-9))))
+
+
+class _ThreadCount:
+    """Torch's thread count for fine-tuning, chosen by timing a few steps each epoch.
+
+    All cores win on an idle machine; one thread wins, by a factor of two or more, when other
+    processes (a web server, a Celery worker) want the cores too, because OpenMP's threads then
+    wait on each other at every operation.
+    """
+
+    TRIAL_STEPS = 2
+
+    def __init__(self, fixed: int | None):
+        self.fixed = fixed
+        self.candidates = [fixed] if fixed else sorted({1, usable_cores()})
+        self.chosen = self.candidates[-1]
+        self.timings: dict[int, list[float]] = {}
+        self.use(self.chosen)
+
+    @staticmethod
+    def use(threads: int) -> None:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+    def for_step(self, step_in_epoch: int) -> None:
+        """Steps 1.. of an epoch try each candidate in turn (step 0 warms up); the rest use the faster one."""
+        if len(self.candidates) == 1:
+            return
+        trial = step_in_epoch - 1
+        if step_in_epoch == 0:
+            self.timings = {}
+        elif 0 <= trial < self.TRIAL_STEPS * len(self.candidates):
+            self.use(self.candidates[trial // self.TRIAL_STEPS])
+        elif trial == self.TRIAL_STEPS * len(self.candidates) and self.timings:
+            self.chosen = min(self.timings, key=lambda threads: min(self.timings[threads]))
+            self.use(self.chosen)
+
+    def record(self, seconds: float) -> None:
+        self.timings.setdefault(torch.get_num_threads(), []).append(seconds)
+
+
+class _Average:
+    """Exponential moving average of parameters, with the usual warm-up (short runs are not dominated by the start)."""
+
+    def __init__(self, parameters: list[nn.Parameter], decay: float):
+        self.parameters = parameters
+        self.decay = decay
+        self.shadow = [p.detach().clone() for p in parameters]
+        self.updates = 0
+
+    def update(self) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        with torch.no_grad():
+            torch._foreach_lerp_(self.shadow, [p.detach() for p in self.parameters], 1 - decay)
+
+    def swap(self) -> None:
+        """Exchange the live weights and the averaged ones (call twice to undo)."""
+        with torch.no_grad():
+            for live, shadow in zip(self.parameters, self.shadow, strict=True):
+                held = live.detach().clone()
+                live.copy_(shadow)
+                shadow.copy_(held)
+
+
+def _report(split: DatasetSplit, labels: torch.Tensor, predictions: torch.Tensor) -> ClassificationReport:
+    names = split.class_names
+    return classification_report([names[i] for i in labels.tolist()], [names[i] for i in predictions.tolist()], names)
+
+
+def _accuracy(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    return round(float((scores.argmax(1) == labels).float().mean()), 6)
+
+
+def _finish_time(seconds_from_now: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(time.time() + max(0.0, seconds_from_now)))
 
 
 def train(
@@ -265,64 +216,95 @@ def train(
     progress: bool = True, on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
 ) -> TrainingResult:
     """Run the recipe on ``split`` starting from ImageNet weights; seeded and reproducible on one machine."""
+    threads_before = torch.get_num_threads()
+    stores: list[FeatureStore] = []
+    try:
+        return _train(split, config, base_state_dict=base_state_dict, progress=progress, on_epoch=on_epoch, log=log, stores=stores)
+    finally:
+        for store in stores:
+            store.close()
+        torch.set_num_threads(threads_before)
+
+
+def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -> TrainingResult:
     started = time.perf_counter()
-    budget = config.time_budget_minutes * 60
-    if not 0 <= config.unfreeze_blocks <= BLOCK_COUNT:
-        raise ValueError(f"unfreeze_blocks must be between 0 and {BLOCK_COUNT}")
+    budget = TimeBudget(config.time_budget_minutes * 60, cache_share=config.cache_share)
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     np.random.seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    threads = _ThreadCount(config.threads)
     num_classes = len(split.class_names)
     network = build_efficientnet_lite0(1000)
     network.load_state_dict(base_state_dict, strict=True)
     network.eval()
-    parts = _SplitNetwork(network, BLOCK_COUNT - config.unfreeze_blocks)
+    cut = BLOCK_COUNT - config.unfreeze_blocks
+    # One folded copy does everything: the trunk for the cache, the tail for the probe's features and for
+    # fine-tuning; its weights are written back into ``network`` at the end.
+    parts = SplitNetwork(folded_copy(network), cut)
     train_labels = torch.tensor([sample.label for sample in split.train])
     test_labels = torch.tensor([sample.label for sample in split.test])
+    recipe = ViewRecipe(config.image_size, config.resize_size)
+    workers = usable_cores() if config.workers is None else config.workers
 
-    def cache(samples: list[Sample], views: int, description: str) -> torch.Tensor:
-        loader = torch.utils.data.DataLoader(
-            _PhotoViews(samples, config, views), batch_size=max(1, 32 // views), num_workers=config.workers,
-            generator=torch.Generator().manual_seed(config.seed + views),
-        )
-        chunks = []
-        with torch.inference_mode(), tqdm(total=len(samples), desc=description, unit="img", disable=not progress) as bar:
-            for batch in loader:
-                images = batch.flatten(0, 1).contiguous(memory_format=torch.channels_last)
-                maps = parts.trunk(images)
-                if config.unfreeze_blocks == 0:
-                    maps = parts.tail(maps)
-                chunks.append(maps.contiguous().view(len(batch), views, *maps.shape[1:]).to(torch.float16))
-                bar.update(len(batch))
-        return torch.cat(chunks).transpose(0, 1).contiguous()  # views x photos x ...
+    with torch.inference_mode():
+        map_shape = tuple(parts.trunk(torch.zeros(1, 3, config.image_size, config.image_size)).shape[1:])
+    pooled_size = network._fc.in_features
+    test_kinds = view_kinds(1, for_test=True) if config.tta else view_kinds(1)
+    wanted = (len(test_kinds), len(split.test)), (config.views, len(split.train))
+    needed = sum(FeatureStore.size_bytes(v, n, map_shape, pooled_size) for v, n in wanted)
+    allowed = memory_available_bytes() / 2 if config.cache_memory_gb is None else config.cache_memory_gb * 2**30
+    on_disk = needed > allowed
+    if on_disk:
+        log(f"feature cache: {needed / 2**30:.1f} GiB does not fit in {allowed / 2**30:.1f} GiB of memory, streaming it from disk")
+    cache_dir = Path(config.cache_dir) if config.cache_dir else None
+    test_store = FeatureStore(*wanted[0], map_shape, pooled_size, on_disk=on_disk, folder=cache_dir)
+    stores.append(test_store)
+    train_store = FeatureStore(*wanted[1], map_shape, pooled_size, on_disk=on_disk, folder=cache_dir)
+    stores.append(train_store)
 
-    network.to(memory_format=torch.channels_last)
+    # Time per photo view, measured on the test photos first; the fine-tuning epoch is guessed at one view's
+    # worth until the first epoch has been timed.
     cache_started = time.perf_counter()
-    test_maps = cache(split.test, 1, "caching test photos")[0]
-    seconds_per_view = (time.perf_counter() - cache_started) / max(1, len(split.test))
-    cache_allowance = config.cache_share * budget - (time.perf_counter() - started)
-    views_fit = int(cache_allowance // (seconds_per_view * max(1, len(split.train))))
-    views = max(1, min(config.views, views_fit))
+    estimate = {"view": None, "epoch": None}
+
+    def run_remaining(views_left: int, epochs_left: int, seconds_per_view: float | None = None) -> float:
+        view = estimate["view"] or seconds_per_view or 0.0
+        epoch = estimate["epoch"] or view * len(split.train)
+        return views_left * view * len(split.train) + epochs_left * epoch
+
+    def caching(paths, kinds, store, description, keep_going, views_left_after):
+        with tqdm(total=len(paths) * len(kinds), desc=description, unit="view", disable=not progress) as bar:
+            def on_progress(count):
+                bar.update(count)
+                if bar.n % (8 * PHOTOS_PER_CHUNK) < count:
+                    per_view = bar.format_dict["elapsed"] / max(1, bar.n)
+                    seconds = (bar.total - bar.n) * per_view + run_remaining(views_left_after, config.epochs, per_view)
+                    bar.set_postfix(finish=_finish_time(seconds))
+            return cache_views(
+                [sample.path for sample in paths], kinds, store, parts, recipe, seed=config.seed + len(kinds) * 7919,
+                workers=workers, keep_going=keep_going, on_progress=on_progress,
+            )
+
+    caching(split.test, test_kinds, test_store, "caching test photos", lambda view, seconds: True, config.views)
+    estimate["view"] = (time.perf_counter() - cache_started) / max(1, len(split.test) * len(test_kinds))
+
+    def more_views(view: int, seconds_per_view: float) -> bool:
+        estimate["view"] = seconds_per_view / max(1, len(split.train))
+        return budget.view_fits(seconds_per_view)
+
+    views = caching(split.train, view_kinds(config.views), train_store, f"caching training photos x{config.views}", more_views, 0)
     if views < config.views:
         log(f"time budget: {views} training view(s) per photo instead of {config.views}")
-    train_maps = cache(split.train, views, f"caching training photos x{views}")
-    network.to(memory_format=torch.contiguous_format)
+    train_maps, train_pooled = train_store.maps[:views], train_store.pooled[:views]
+    test_maps, test_pooled = test_store.maps, test_store.pooled
     cache_seconds = time.perf_counter() - cache_started
 
-    # The new head, first as a linear probe on pooled features of the frozen network.
-    head = nn.Linear(network._fc.in_features, num_classes)
+    # The new head, first as a linear probe on pooled features of the frozen network. Seeded again: how
+    # much of torch's generator the caching pass used depends on whether it ran here or in workers.
+    torch.manual_seed(config.seed)
+    head = nn.Linear(pooled_size, num_classes)
     dropout = nn.Dropout(config.dropout)
-    def pooled(maps: torch.Tensor) -> torch.Tensor:
-        """Pooled features of cached maps through the frozen tail, in chunks (the whole set at once would take gigabytes)."""
-        if not config.unfreeze_blocks:
-            return maps.float()
-        with torch.inference_mode():
-            return torch.cat([parts.tail(chunk.float()) for chunk in maps.split(256)])
-
-    probe_train = torch.cat([pooled(train_maps[v]) for v in range(views)])
-    probe_test = pooled(test_maps)
+    probe_train = train_pooled.flatten(0, 1).float()
     probe_labels = train_labels.repeat(views)
     generator = torch.Generator().manual_seed(config.seed)
     optimiser = torch.optim.AdamW(head.parameters(), lr=config.learning_rate * 10, weight_decay=config.weight_decay)
@@ -336,27 +318,40 @@ def train(
             loss.backward()
             optimiser.step()
             schedule.step()
+    del probe_train
     head.eval()
-    with torch.inference_mode():
-        probe_predictions = head(probe_test).argmax(1)
-    probe_report = classification_report(
-        [split.class_names[i] for i in test_labels.tolist()], [split.class_names[i] for i in probe_predictions.tolist()], split.class_names
-    )
+
+    def test_probabilities(pooled_of_view: Callable[[int], torch.Tensor], views: int = len(test_kinds)) -> torch.Tensor:
+        """Class probabilities of the test photos, averaged over their cached views (centre, mirror)."""
+        with torch.inference_mode():
+            return torch.stack([head(pooled_of_view(v)).softmax(1) for v in range(views)]).mean(0)
+
+    probe_report = _report(split, test_labels, test_probabilities(lambda v: test_pooled[v].float()).argmax(1))
     log(f"linear probe: test accuracy {probe_report.accuracy:.3f}")
+
+    def tail_pooled(maps: torch.Tensor) -> torch.Tensor:
+        """Pooled features of cached maps through the current tail, in chunks (the whole set at once would take gigabytes)."""
+        with torch.inference_mode():
+            return torch.cat([parts.tail(chunk.float().contiguous(memory_format=torch.channels_last)) for chunk in maps.split(128)])
 
     history: list[dict] = []
     planned_epochs = config.epochs if config.unfreeze_blocks else 0
     tail_modules = parts.tail_modules()
+    trainable = [p for module in tail_modules for p in module.parameters()]
+    for parameter in trainable:
+        parameter.requires_grad_(True)
+    average = None
     finetune_started = time.perf_counter()
     if planned_epochs:
-        backbone_parameters = [p for module in tail_modules for p in module.parameters()]
         optimiser = torch.optim.AdamW(
             [
-                {"params": backbone_parameters, "lr": config.learning_rate * config.backbone_lr_factor},
+                {"params": trainable, "lr": config.learning_rate * config.backbone_lr_factor},
                 {"params": head.parameters(), "lr": config.learning_rate},
             ],
             weight_decay=config.weight_decay,
         )
+        if config.ema_decay:
+            average = _Average([*trainable, *head.parameters()], config.ema_decay)
         steps_per_epoch = math.ceil(len(split.train) / config.batch_size)
         plan = {"total": planned_epochs * steps_per_epoch}
         warmup = max(1, steps_per_epoch // 2)
@@ -367,26 +362,37 @@ def train(
             epoch_started = time.perf_counter()
             for module in tail_modules:
                 module.train()
-            _freeze_batch_norm(network)
             head.train()
             total_loss, correct = 0.0, 0
             view_of = torch.randint(views, (len(split.train),), generator=generator)
-            for index in _batches(len(split.train), config.batch_size, generator):
+            for step, index in enumerate(_batches(len(split.train), config.batch_size, generator)):
+                threads.for_step(step)
+                step_started = time.perf_counter()
                 maps = train_maps[view_of[index], index].float()
                 flip = torch.rand(len(index), generator=generator) < 0.5
-                maps = torch.where(flip[:, None, None, None], maps.flip(-1), maps)
+                maps = torch.where(flip[:, None, None, None], maps.flip(-1), maps).contiguous(memory_format=torch.channels_last)
                 logits = head(dropout(parts.tail(maps)))
                 loss = nn.functional.cross_entropy(logits, train_labels[index], label_smoothing=config.label_smoothing)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 schedule.step()
+                if average is not None:
+                    average.update()
+                threads.record(time.perf_counter() - step_started)
                 total_loss += loss.item() * len(index)
                 correct += int((logits.argmax(1) == train_labels[index]).sum())
-            network.eval()
+            for module in tail_modules:
+                module.eval()
             head.eval()
+            if average is not None:
+                average.swap()
             with torch.inference_mode():
-                test_accuracy, test_loss = _accuracy_and_loss(head(pooled(test_maps)), test_labels)
+                logits = head(tail_pooled(test_maps[0]))
+                test_loss = nn.functional.cross_entropy(logits, test_labels).item()
+                test_accuracy = float((logits.argmax(1) == test_labels).float().mean())
+            if average is not None:
+                average.swap()
             epoch += 1
             row = {
                 "epoch": epoch,
@@ -396,30 +402,37 @@ def train(
                 "test_accuracy": round(test_accuracy, 6),
                 "learning_rate": schedule.get_last_lr()[-1],
                 "seconds": round(time.perf_counter() - epoch_started, 3),
+                "threads": threads.chosen,
             }
             history.append(row)
             if on_epoch is not None:
                 on_epoch(row)
+            estimate["epoch"] = max(r["seconds"] for r in history)
+            fit = budget.epochs_that_fit(done=epoch, planned=planned_epochs, slowest_epoch=estimate["epoch"])
+            if fit < planned_epochs:
+                log(f"time budget: {fit} fine-tuning epochs instead of {config.epochs}")
+                planned_epochs = fit
+                plan["total"] = planned_epochs * steps_per_epoch
+                bar.total = planned_epochs
             bar.update(1)
-            bar.set_postfix(test_accuracy=f"{test_accuracy:.3f}")
-            if epoch == 1 and planned_epochs > 1:
-                remaining = budget - (time.perf_counter() - started)
-                fit = 1 + int(max(0.0, remaining - row["seconds"]) // row["seconds"])
-                if fit < planned_epochs:
-                    log(f"time budget: {fit} fine-tuning epochs instead of {planned_epochs}")
-                    planned_epochs = fit
-                    plan["total"] = planned_epochs * steps_per_epoch
-                    bar.total = planned_epochs
+            bar.set_postfix(test_accuracy=f"{test_accuracy:.3f}", finish=_finish_time(run_remaining(0, planned_epochs - epoch)))
         bar.close()
 
-    network.eval()
+    for module in tail_modules:
+        module.eval()
     head.eval()
-    with torch.inference_mode():
-        predictions = head(pooled(test_maps)).argmax(1)
-    report = classification_report(
-        [split.class_names[i] for i in test_labels.tolist()], [split.class_names[i] for i in predictions.tolist()], split.class_names
-    )
-    state_dict = {key: value for key, value in network.state_dict().items() if not key.startswith("_fc.")}
+    # What TTA and the average each add, measured on the centre crops of the same run.
+    ablations = {}
+    if average is not None:
+        with torch.inference_mode():
+            ablations["accuracy_centre_without_average"] = _accuracy(head(tail_pooled(test_maps[0])), test_labels)
+        average.swap()  # the averaged weights are the result
+    pooled_of_view = (lambda v: tail_pooled(test_maps[v])) if planned_epochs else (lambda v: test_pooled[v].float())
+    per_view = [test_probabilities(lambda _, v=v: pooled_of_view(v), views=1) for v in range(len(test_kinds))]
+    ablations["accuracy_centre"] = _accuracy(per_view[0], test_labels)
+    report = _report(split, test_labels, torch.stack(per_view).mean(0).argmax(1))
+    unfold_into(network, parts.network)
+    state_dict = {key: value.contiguous() for key, value in network.state_dict().items() if not key.startswith("_fc.")}
     state_dict["_fc.weight"] = head.weight.detach().clone()
     state_dict["_fc.bias"] = head.bias.detach().clone()
     build_efficientnet_lite0(num_classes).load_state_dict(state_dict, strict=True)  # the artefact must rebuild as-is
@@ -442,10 +455,14 @@ def train(
         report=report,
         probe_report=probe_report,
         history=history,
-        params={**asdict(config), "views_used": views, "epochs_run": len(history), "layout": split.layout, **split.counts()},
+        ablations=ablations,
+        params={**asdict(config), "views_used": views, "epochs_run": len(history), "layout": split.layout,
+                "workers_used": workers, "cache_on_disk": on_disk, **split.counts()},
         timings={
             "cache_seconds": round(cache_seconds, 3),
+            "cache_photos_per_second": round(photos_processed / cache_seconds, 3),
             "finetune_seconds": round(time.perf_counter() - finetune_started, 3),
+            "seconds_per_epoch": round(float(np.mean([r["seconds"] for r in history])), 3) if history else 0.0,
             "total_seconds": round(total_seconds, 3),
             "seconds_per_1000_images": round(1000 * total_seconds / photos_processed, 3),
         },
@@ -455,23 +472,3 @@ def train(
 def class_keys(class_names: list[str]) -> list[str]:
     """Catalogue keys of a dataset's class folder names."""
     return [food_key(name) for name in class_names]
-
-
-def evaluation_samples(root: Path) -> list[tuple[Path, str]]:
-    """The labelled photos of a folder for evaluating a model: its test split if it has one, else every photo.
-
-    Each item is (path, class folder name).
-    """
-    root = Path(root)
-    test_dir = next((root / name for name in TEST_DIR_NAMES if (root / name).is_dir()), None)
-    if test_dir is None and (root / "meta" / "test.txt").is_file() and (root / "images").is_dir():
-        lines = (root / "meta" / "test.txt").read_text().split()
-        found = [(root / "images" / f"{line}.jpg", line.split("/", 1)[0]) for line in lines]
-        return [(path, name) for path, name in found if path.is_file()]
-    base = test_dir or (root / "images" if (root / "images").is_dir() and not _class_folders(root) else root)
-    if not base.is_dir():
-        raise DatasetInvalid(f"{root} is not a folder")
-    samples = [(path, folder.name) for folder in _class_folders(base) for path in _images_in(folder)]
-    if not samples:
-        raise DatasetInvalid(f"no labelled photos under {base} (expected <class>/<photo> folders)")
-    return samples

@@ -216,13 +216,19 @@ class FoodClassifier:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self.transform(image)
 
-    def forward(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class probabilities and pooled penultimate features for a batch."""
+    def forward(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class probabilities and pooled penultimate features for a batch.
+
+        ``mirrored``: test-time augmentation, the average over each photo and its mirror image (twice the work).
+        """
         with self._lock, torch.inference_mode():
-            features = self.network.extract_features(batch)
+            inputs = torch.cat([batch, batch.flip(-1)]) if mirrored else batch
+            features = self.network.extract_features(inputs)
             pooled = self.network._avg_pooling(features).flatten(1)
-            logits = self.network._fc(pooled)
-            return logits.softmax(dim=1), pooled
+            probabilities = self.network._fc(pooled).softmax(dim=1)
+            if mirrored:
+                return probabilities.view(2, len(batch), -1).mean(0), pooled.view(2, len(batch), -1).mean(0)
+            return probabilities, pooled
 
     def recognise(self, image: Image.Image, *, food_mass_threshold: float, top_k: int = 5) -> Recognition:
         probabilities, pooled = self.forward(self.preprocess(image).unsqueeze(0))
@@ -272,9 +278,13 @@ def smoke_test_image(size: int = 256) -> Image.Image:
 
 
 def recognise_photos(
-    classifier: FoodClassifier, paths: list[Path], *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False
+    classifier: FoodClassifier, paths: list[Path], *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False,
+    mirrored: bool = False,
 ) -> list[str | None]:
-    """The food key the classifier names for each photo file (None: no food recognised), in batches (evaluation on a dataset)."""
+    """The food key the classifier names for each photo file (None: no food recognised), in batches (evaluation on a dataset).
+
+    ``mirrored``: average each photo's probabilities with its mirror image's (test-time augmentation).
+    """
     from tqdm import tqdm
 
     predicted: list[str | None] = []
@@ -285,7 +295,7 @@ def recognise_photos(
             for path in chunk:
                 with Image.open(path) as image:
                     images.append(classifier.preprocess(image.convert("RGB")))
-            probabilities, pooled = classifier.forward(torch.stack(images))
+            probabilities, pooled = classifier.forward(torch.stack(images), mirrored=mirrored)
             for row in range(len(chunk)):
                 recognition = classifier.interpret(probabilities[row], pooled[row], food_mass_threshold=food_mass_threshold, top_k=1)
                 predicted.append(recognition.food_key)

@@ -136,3 +136,15 @@ def test_food_keys_are_ascii_slugs():
     assert food_key("French loaf") == "french_loaf"
     assert food_key("Crème brûlée ") == "creme_brulee"
     assert food_key("Granny Smith") == "granny_smith"
+
+
+def test_mirrored_forward_averages_each_photo_with_its_mirror_image(classifier, coffee_png, cat_png):
+    batch = torch.stack([classifier.preprocess(Image.open(io.BytesIO(data)).convert("RGB")) for data in (coffee_png, cat_png)])
+
+    averaged, pooled = classifier.forward(batch, mirrored=True)
+
+    plain, plain_pooled = classifier.forward(batch)
+    mirror, mirror_pooled = classifier.forward(batch.flip(-1))
+    assert not torch.allclose(plain, mirror, atol=1e-3)  # the mirror image is not the same input for the network
+    assert torch.allclose(averaged, (plain + mirror) / 2, atol=1e-5)
+    assert torch.allclose(pooled, (plain_pooled + mirror_pooled) / 2, atol=1e-4)

@@ -1,12 +1,13 @@
+import argparse
 from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from mlops.datasets import DatasetInvalid
 from mlops.management.base import VersionOptionCommand
 from mlops.registry import RegistryUnavailable, VersionNotFound
 from mlops.services import NothingToEvaluate, model_evaluate_dataset, model_evaluate_feedback
 from mlops.tracking import TrackingRejected, TrackingUnavailable
-from mlops.training import DatasetInvalid
 from predictions.inference import ModelUnavailable
 
 
@@ -21,13 +22,17 @@ class Command(VersionOptionCommand):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--dataset", type=Path, help="Labelled folder of photos.")
         source.add_argument("--feedback", action="store_true", help="Use predictions of the version that users confirmed or corrected.")
+        parser.add_argument(
+            "--tta", action=argparse.BooleanOptionalAction, default=True,
+            help="With --dataset: average each photo's probabilities with its mirror image's, as training does (default: on).",
+        )
 
-    def handle(self, *args, version, dataset, feedback, **options):
+    def handle(self, *args, version, dataset, feedback, tta, **options):
         try:
             if feedback:
                 evaluation = model_evaluate_feedback(version=version)
             else:
-                evaluation = model_evaluate_dataset(dataset_dir=dataset, version=version, progress=options["verbosity"] > 0)
+                evaluation = model_evaluate_dataset(dataset_dir=dataset, version=version, progress=options["verbosity"] > 0, tta=tta)
         except (VersionNotFound, RegistryUnavailable, TrackingUnavailable, TrackingRejected, NothingToEvaluate, DatasetInvalid,
                 ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc

@@ -1,11 +1,13 @@
+import argparse
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from mlops.datasets import DatasetInvalid
 from mlops.registry import RegistryUnavailable
 from mlops.services import model_train
 from mlops.tracking import TrackingRejected, TrackingUnavailable
-from mlops.training import DatasetInvalid, TrainingConfig
+from mlops.training import TrainingConfig
 
 DEFAULTS = TrainingConfig()
 
@@ -42,7 +44,15 @@ class Command(BaseCommand):
         recipe.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
         recipe.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing)
         recipe.add_argument("--dropout", type=float, default=DEFAULTS.dropout)
-        recipe.add_argument("--seed", type=int, default=DEFAULTS.seed)
+        recipe.add_argument(
+            "--ema-decay", type=float, default=DEFAULTS.ema_decay,
+            help="Register an exponential moving average of the fine-tuned weights, this decay per step; 0 = off (%(default)s).",
+        )
+        recipe.add_argument(
+            "--tta", action=argparse.BooleanOptionalAction, default=DEFAULTS.tta,
+            help="Report test accuracy over each photo and its mirror image, averaged, as evaluate does (default: on).",
+        )
+        recipe.add_argument("--seed", type=int, default=DEFAULTS.seed, help="Same seed, same data and --threads: the same weights.")
         budget = parser.add_argument_group("time budget and machine")
         budget.add_argument(
             "--time-budget-minutes", type=float, default=DEFAULTS.time_budget_minutes,
@@ -51,8 +61,19 @@ class Command(BaseCommand):
         budget.add_argument(
             "--cache-share", type=float, default=DEFAULTS.cache_share, help="Share of the budget the caching pass may use (%(default)s)."
         )
-        budget.add_argument("--threads", type=int, default=None, help="Torch threads (default: torch's choice, one per core).")
-        budget.add_argument("--workers", type=int, default=DEFAULTS.workers, help="Image-decoding processes (%(default)s).")
+        budget.add_argument(
+            "--threads", type=int, default=None,
+            help="Torch threads for fine-tuning (default: timed each epoch, one or one per core, whichever is faster right now).",
+        )
+        budget.add_argument(
+            "--workers", type=int, default=None,
+            help="Processes of the caching pass, one torch thread each (default: one per core; 0 = in this process).",
+        )
+        budget.add_argument(
+            "--cache-memory-gb", type=float, default=None,
+            help="Keep the feature cache in memory up to this size, else stream it from disk (default: half the available memory).",
+        )
+        budget.add_argument("--cache-dir", default=None, help="Folder for an on-disk feature cache (default: the temporary folder).")
         data = parser.add_argument_group("dataset")
         data.add_argument("--test-fraction", type=float, default=0.25, help="Test share for the stratified split (%(default)s).")
         data.add_argument("--max-classes", type=int, default=None, help="Keep the first N classes (sorted by name).")
@@ -60,14 +81,10 @@ class Command(BaseCommand):
         data.add_argument("--max-test-per-class", type=int, default=None)
 
     def handle(self, *args, dataset_dir, **options):
-        config = TrainingConfig(
-            seed=options["seed"], image_size=options["image_size"], views=options["views"], unfreeze_blocks=options["unfreeze_blocks"],
-            head_epochs=options["head_epochs"], epochs=options["epochs"], batch_size=options["batch_size"],
-            learning_rate=options["learning_rate"], backbone_lr_factor=options["backbone_lr_factor"],
-            weight_decay=options["weight_decay"], label_smoothing=options["label_smoothing"], dropout=options["dropout"],
-            time_budget_minutes=options["time_budget_minutes"], cache_share=options["cache_share"],
-            threads=options["threads"], workers=options["workers"],
-        )
+        try:
+            config = self.config_from(options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         scan = {
             "test_fraction": options["test_fraction"], "max_classes": options["max_classes"],
             "max_train_per_class": options["max_train_per_class"], "max_test_per_class": options["max_test_per_class"],
@@ -92,3 +109,15 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Registered {ref.name} version {ref.version} with alias challenger (MLflow run {run_id}).")
         self.stdout.write(f"Promote it with: manage.py promote --version {ref.version}")
+
+    @staticmethod
+    def config_from(options) -> TrainingConfig:
+        return TrainingConfig(
+            seed=options["seed"], image_size=options["image_size"], views=options["views"], unfreeze_blocks=options["unfreeze_blocks"],
+            head_epochs=options["head_epochs"], epochs=options["epochs"], batch_size=options["batch_size"],
+            learning_rate=options["learning_rate"], backbone_lr_factor=options["backbone_lr_factor"],
+            weight_decay=options["weight_decay"], label_smoothing=options["label_smoothing"], dropout=options["dropout"],
+            time_budget_minutes=options["time_budget_minutes"], cache_share=options["cache_share"],
+            threads=options["threads"], workers=options["workers"], ema_decay=options["ema_decay"], tta=options["tta"],
+            cache_memory_gb=options["cache_memory_gb"], cache_dir=options["cache_dir"],
+        )

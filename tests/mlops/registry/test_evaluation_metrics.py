@@ -3,7 +3,7 @@
 import pytest
 
 from mlops.classification_metrics import classification_report, confusion_matrix_figure
-from mlops.training import DatasetInvalid, dataset_scan, evaluation_samples
+from mlops.datasets import DatasetInvalid, dataset_scan, evaluation_samples
 
 from ..shapes import write_shapes_dataset
 

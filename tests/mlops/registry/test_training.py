@@ -1,6 +1,7 @@
 """Training on a generated labelled set: the version it registers, serving it after promotion, evaluating it."""
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from mlops import registry
+from mlops.datasets import dataset_scan
 from mlops.models import Evaluation
 from mlops.services import bundled_model_register
-from mlops.training import TrainingConfig, dataset_scan, train
+from mlops.training import TrainingConfig, train
 from predictions.models import Food
 
 from ..shapes import SHAPES, shape_image, write_shapes_dataset
@@ -65,6 +67,7 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     evaluation = Evaluation.objects.get(source="dataset")
     assert (evaluation.model_version, evaluation.sample_count) == ("2", 120)
     assert evaluation.accuracy >= 0.75
+    assert evaluation.details["tta"] is True  # each photo and its mirror image, averaged
     evaluation_run = mlflow_store.get_run(evaluation.mlflow_run_id)
     assert evaluation_run.data.tags["run_type"] == "evaluation"
     assert evaluation_run.data.tags["model_version"] == "2"
@@ -72,13 +75,21 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
 
 
 @pytest.mark.slow
-def test_same_seed_gives_the_same_weights(tmp_path, bundled_state_dict):
+def test_same_seed_gives_the_same_weights_whether_the_cache_is_computed_here_or_by_workers_in_memory_or_on_disk(
+    tmp_path, bundled_state_dict
+):
     split = dataset_scan(write_shapes_dataset(tmp_path / "shapes", per_class=8, size=48), seed=0)
-    config = TrainingConfig(image_size=64, views=2, head_epochs=3, epochs=1, batch_size=16, threads=2)
+    config = TrainingConfig(image_size=64, views=3, head_epochs=3, epochs=2, batch_size=16, threads=2, workers=0)
+    said: list[str] = []
 
-    first = train(split, config, base_state_dict=bundled_state_dict, progress=False, log=lambda line: None)
-    second = train(split, config, base_state_dict=bundled_state_dict, progress=False, log=lambda line: None)
+    first = train(split, config, base_state_dict=bundled_state_dict, progress=False, log=said.append)
+    on_disk = replace(config, workers=2, cache_memory_gb=0, cache_dir=str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    second = train(split, on_disk, base_state_dict=bundled_state_dict, progress=False, log=said.append)
 
+    assert (first.params["cache_on_disk"], second.params["cache_on_disk"]) == (False, True)
+    assert any("streaming it from disk" in line for line in said)
+    assert list((tmp_path / "cache").iterdir()) == []  # the on-disk cache is removed after the run
     assert first.report.accuracy == second.report.accuracy
     assert all(first.state_dict[key].equal(second.state_dict[key]) for key in first.state_dict)
 

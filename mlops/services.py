@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import tempfile
 from pathlib import Path
 
@@ -20,11 +18,14 @@ from predictions.inference import (
     sha256_file,
 )
 from predictions.models import NO_FOOD_LABEL
+from predictions.services import food_ensure
 
 from . import registry, runs
 from .classification_metrics import classification_report, confusion_matrix_figure
 from .models import Evaluation, ModelEvent
 from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
+from .selectors import feedback_predictions
+from .training import class_keys, dataset_scan, evaluation_samples, train
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +42,8 @@ class NothingToEvaluate(Exception):
 
 
 def model_event_record(*, kind: str, model_version: str, alias: str = "", message: str = "", model_name: str | None = None) -> ModelEvent:
-    """One row of the served model's history (loaded, switched, refused, promoted, rolled back), with host and pid."""
-    return ModelEvent.objects.create(
-        kind=kind,
-        model_name=model_name or settings.MLFLOW_REGISTERED_MODEL_NAME,
-        model_version=model_version,
-        alias=alias,
-        message=message[:5000],
-        hostname=socket.gethostname()[:255],
-        pid=os.getpid(),
-    )
+    """One row of the served model's history (see ``ModelEvent.objects.record``)."""
+    return ModelEvent.objects.record(kind=kind, model_version=model_version, alias=alias, message=message, model_name=model_name)
 
 
 # --- evaluations ------------------------------------------------------------------------
@@ -96,8 +89,6 @@ def _version_or_champion(version: str | None) -> VersionRef:
 
 def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, progress: bool = False) -> Evaluation:
     """Evaluate a registered version (default: the champion) on a labelled folder (its test split if it has one)."""
-    from .training import evaluation_samples
-
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
     samples = evaluation_samples(Path(dataset_dir))
@@ -118,8 +109,6 @@ def feedback_labels(*, model_version: str) -> tuple[list[str], list[str]]:
 
     The truth is ``Prediction.true_food_key``, as in the API's feedback performance.
     """
-    from .selectors import feedback_predictions
-
     truth, predicted = [], []
     rows = feedback_predictions(start=None, end=None, model_version=model_version).select_related("food", "feedback_food")
     for prediction in rows:
@@ -236,10 +225,6 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     Returns (TrainingResult, VersionRef, run_id). The run is marked FAILED if training fails.
     Classes the catalogue lacks get a Food row without nutrition.
     """
-    from predictions.services import food_ensure
-
-    from .training import class_keys, dataset_scan, train
-
     dataset_dir = Path(dataset_dir)
     split = dataset_scan(dataset_dir, seed=config.seed, **(scan_options or {}))
     log(f"{split.layout}: {len(split.class_names)} classes, {len(split.train)} training and {len(split.test)} test photos")

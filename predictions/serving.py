@@ -20,6 +20,7 @@ import torch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from mlops.models import ModelEvent
 from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve, classifier_load
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file
@@ -52,12 +53,10 @@ def load_registry_model(ref) -> ServedModel:
     return ServedModel(name=ref.name, version=ref.version, sha256=ref.sha256, classifier=classifier_load(ref))
 
 
-def _record_event(kind: str, model_version: str, alias: str, message: str) -> None:
+def _record_event(kind: ModelEvent.Kind, model_version: str, alias: str, message: str) -> None:
     """A ModelEvent row; a database hiccup must not stop serving, so it is logged instead."""
-    from mlops.services import model_event_record
-
     try:
-        model_event_record(kind=kind, model_version=model_version, alias=alias, message=message)
+        ModelEvent.objects.record(kind=kind, model_version=model_version, alias=alias, message=message)
     except DatabaseError as exc:
         logger.error("could not record model event %s for version %s: %s", kind, model_version, exc)
 
@@ -126,10 +125,11 @@ class ModelHolder:
             model = load_bundled_model()
             model.classifier.smoke_test()
             self.fallback_reason = reason
-            _record_event("loaded", model.version, "", f"bundled model serving: {reason}")
+            _record_event(ModelEvent.Kind.LOADED, model.version, "", f"bundled model serving: {reason}")
             return model
         self.fallback_reason = None
-        _record_event("loaded", model.version, self.alias, f"serving {self.alias} version {model.version} (sha256 {model.sha256[:12]}…)")
+        message = f"serving {self.alias} version {model.version} (sha256 {model.sha256[:12]}…)"
+        _record_event(ModelEvent.Kind.LOADED, model.version, self.alias, message)
         return model
 
     def refresh(self) -> str:
@@ -159,14 +159,15 @@ class ModelHolder:
             self._refused[(ref.version, ref.sha256)] = str(exc)
             serving = current.version if current is not None else "none"
             logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)
-            _record_event("refused", ref.version, self.alias, f"{exc} (still serving version {serving})")
+            _record_event(ModelEvent.Kind.REFUSED, ref.version, self.alias, f"{exc} (still serving version {serving})")
             return "refused"
         with self._lock:
             self._model = candidate
         self.fallback_reason = None
         previous = current.version if current is not None else "none"
         logger.info("switched to %s version %s (was %s)", self.alias, candidate.version, previous)
-        _record_event("switched", candidate.version, self.alias, f"switched from version {previous} (sha256 {candidate.sha256[:12]}…)")
+        message = f"switched from version {previous} (sha256 {candidate.sha256[:12]}…)"
+        _record_event(ModelEvent.Kind.SWITCHED, candidate.version, self.alias, message)
         return "switched"
 
     def _start_watcher(self) -> None:

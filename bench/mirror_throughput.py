@@ -233,9 +233,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nutrilearn-mirror-bench-") as tmp:
         workdir = Path(tmp)
         sys.path.insert(0, str(ROOT))
-        from tests.mlops.processes import RedisServer, free_port
+        from tests.mlops.processes import RedisServer
+        from tests.support.network import unused_port
 
-        port = free_port()
+        port = unused_port()
         configure_django(
             workdir, environ={"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NUTRILEARN_TORCH_THREADS": str(args.threads)}
         )

@@ -20,10 +20,11 @@ from predictions.inference import (
 from predictions.models import NO_FOOD_LABEL
 from predictions.services import food_ensure
 
-from . import registry, runs
+from . import mlflow_store
 from .classification_metrics import classification_report, confusion_matrix_figure
+from .mlflow_store import registry
+from .mlflow_store.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 from .models import Evaluation, ModelEvent
-from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 from .selectors import feedback_predictions
 from .training import class_keys, dataset_scan, evaluation_samples, train
 
@@ -55,28 +56,28 @@ def evaluation_record(
 ) -> Evaluation:
     """Log an MLflow evaluation run (tags run_type=evaluation, model_version) and store the Evaluation row pointing at it.
 
-    The run is written first: if MLflow is unreachable, TrackingUnavailable is raised and no row is stored.
+    The run is written first: if MLflow is unreachable, MlflowUnavailable is raised and no row is stored.
     ``figure`` (a matplotlib figure, optional) is logged as ``confusion_matrix.png``.
     """
     summary = {"accuracy": accuracy, "precision": precision, "recall": recall, "f1_score": f1_score}
-    run_id = runs.run_start(
+    run_id = mlflow_store.run_start(
         run_type="evaluation",
         run_name=f"evaluation {model_name} v{model_version} ({source})",
         tags={"model_name": model_name, "model_version": model_version, "evaluation_source": source},
     )
     try:
-        runs.run_log_params(
+        mlflow_store.run_log_params(
             run_id, {"model_name": model_name, "model_version": model_version, "source": source, "sample_count": sample_count}
         )
-        runs.run_log_metrics(run_id, {**summary, "sample_count": sample_count})
+        mlflow_store.run_log_metrics(run_id, {**summary, "sample_count": sample_count})
         if details:
-            runs.run_log_dict(run_id, details, "evaluation_details.json")
+            mlflow_store.run_log_dict(run_id, details, "evaluation_details.json")
         if figure is not None:
-            runs.run_log_figure(run_id, figure, "confusion_matrix.png")
+            mlflow_store.run_log_figure(run_id, figure, "confusion_matrix.png")
     except Exception:
-        runs.run_finish(run_id, failed=True)
+        mlflow_store.run_finish(run_id, failed=True)
         raise
-    runs.run_finish(run_id)
+    mlflow_store.run_finish(run_id)
     return Evaluation.objects.create(
         model_name=model_name, model_version=model_version, source=source, sample_count=sample_count,
         details=details or {}, mlflow_run_id=run_id, **summary,
@@ -174,7 +175,7 @@ def model_promote(*, version: str, check: bool = True) -> ModelEvent | None:
     """Move alias champion to ``version`` after it loaded and passed its smoke test here; None if it already is champion.
 
     The replaced champion is remembered for ``model_rollback``; a challenger alias on the
-    promoted version is removed. Raises VersionNotFound, or PromotionRefused when the check fails.
+    promoted version is removed. Raises MlflowNotFound, or PromotionRefused when the check fails.
     """
     ref = registry.version_get(version)
     aliases = registry.aliases_get()
@@ -229,29 +230,30 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     split = dataset_scan(dataset_dir, seed=config.seed, **(scan_options or {}))
     log(f"{split.layout}: {len(split.class_names)} classes, {len(split.train)} training and {len(split.test)} test photos")
     base = load_state_dict(bundled_weights_path(), expected_sha256=None)
-    run_id = runs.run_start(
+    run_id = mlflow_store.run_start(
         run_type="training", run_name=f"train on {dataset_dir.name}",
         tags={"model_name": settings.MLFLOW_REGISTERED_MODEL_NAME, "dataset": dataset_dir.name},
     )
     try:
         params = {**vars(config), "resize_size": config.resize_size, **(scan_options or {})}
-        runs.run_log_params(run_id, {**params, "dataset": dataset_dir.name, "layout": split.layout, **split.counts()})
+        mlflow_store.run_log_params(run_id, {**params, "dataset": dataset_dir.name, "layout": split.layout, **split.counts()})
         result = train(
             split, config, base_state_dict=base, progress=progress, log=log,
-            on_epoch=lambda row: runs.run_log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]),
+            on_epoch=lambda row: mlflow_store.run_log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]),
         )
         report = result.report
         per_class = {}
         for label, metrics in report.per_class.items():
             per_class.update({f"precision_{label}": metrics.precision, f"recall_{label}": metrics.recall, f"f1_{label}": metrics.f1_score})
-        runs.run_log_metrics(
+        mlflow_store.run_log_metrics(
             run_id,
             {**report.summary(), "probe_accuracy": result.probe_report.accuracy, **result.timings, **per_class,
              "views_used": result.params["views_used"], "epochs_run": result.params["epochs_run"]},
         )
-        runs.run_log_dict(run_id, report.details(), "per_class_metrics.json")
-        runs.run_log_dict(run_id, {"epochs": result.history}, "history.json")
-        runs.run_log_figure(run_id, confusion_matrix_figure(report, title=f"test split of {dataset_dir.name}"), "confusion_matrix.png")
+        mlflow_store.run_log_dict(run_id, report.details(), "per_class_metrics.json")
+        mlflow_store.run_log_dict(run_id, {"epochs": result.history}, "history.json")
+        figure = confusion_matrix_figure(report, title=f"test split of {dataset_dir.name}")
+        mlflow_store.run_log_figure(run_id, figure, "confusion_matrix.png")
         with tempfile.TemporaryDirectory() as folder:
             registry.artefact_write(Path(folder), manifest=result.manifest, state_dict=result.state_dict)
             ref = registry.version_register(
@@ -259,11 +261,11 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
                 description=f"Fine-tuned on {dataset_dir.name} ({len(split.class_names)} classes).",
                 tags={"source": "training", "dataset": dataset_dir.name, **report.summary()}, aliases=(CHALLENGER,),
             )
-        runs.run_set_tags(run_id, {"model_version": ref.version, "sha256": ref.sha256})
+        mlflow_store.run_set_tags(run_id, {"model_version": ref.version, "sha256": ref.sha256})
     except BaseException:
-        runs.run_finish(run_id, failed=True)
+        mlflow_store.run_finish(run_id, failed=True)
         raise
-    runs.run_finish(run_id)
+    mlflow_store.run_finish(run_id)
     food_ensure(keys=class_keys(result.class_names))
     Evaluation.objects.create(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.TRAINING, sample_count=report.sample_count,

@@ -20,8 +20,9 @@ import torch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
+from mlops.mlflow_store.registry import alias_resolve, classifier_load
 from mlops.models import ModelEvent
-from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve, classifier_load
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file
 
@@ -49,7 +50,7 @@ def load_bundled_model() -> ServedModel:
 
 
 def load_registry_model(ref) -> ServedModel:
-    """A registered version (an ``mlops.registry.VersionRef``), its sha256 checked before the weights are read."""
+    """A registered version (an ``mlops.mlflow_store.registry.VersionRef``), its sha256 checked before the weights are read."""
     return ServedModel(name=ref.name, version=ref.version, sha256=ref.sha256, classifier=classifier_load(ref))
 
 
@@ -119,9 +120,13 @@ class ModelHolder:
             ref = alias_resolve(self.alias)
             model = load_registry_model(ref)
             model.classifier.smoke_test()
-        except (RegistryUnavailable, VersionNotFound, ModelUnavailable) as exc:
+        except (MlflowUnavailable, MlflowRejected, ModelUnavailable) as exc:
+            # The process must serve something. An unreachable registry or an unset alias is
+            # expected on a fresh install; a registry that refused the request is a
+            # misconfiguration, logged as an error (and the reason shows on the health page).
             reason = f"registry alias {self.alias!r} not served: {exc}"
-            logger.warning("%s; serving the bundled model", reason)
+            refused = isinstance(exc, MlflowRejected) and not isinstance(exc, MlflowNotFound)
+            logger.log(logging.ERROR if refused else logging.WARNING, "%s; serving the bundled model", reason)
             model = load_bundled_model()
             model.classifier.smoke_test()
             self.fallback_reason = reason
@@ -135,13 +140,16 @@ class ModelHolder:
     def refresh(self) -> str:
         """Check the alias once and switch if it moved to a version that loads and passes its smoke test.
 
-        Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable or alias unset).
+        Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable, alias unset, or
+        the registry refused to resolve it).
         A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
         """
         current = self._model
         try:
             ref = alias_resolve(self.alias)
-        except (RegistryUnavailable, VersionNotFound) as exc:
+        except (MlflowUnavailable, MlflowRejected) as exc:
+            if not isinstance(exc, (MlflowUnavailable, MlflowNotFound)):
+                logger.error("the registry refused to resolve alias %s: %s", self.alias, exc)
             self.last_check_error = str(exc)
             return "unavailable"
         self.last_check_error = None
@@ -152,10 +160,10 @@ class ModelHolder:
         try:
             candidate = load_registry_model(ref)
             candidate.classifier.smoke_test()
-        except RegistryUnavailable as exc:
+        except MlflowUnavailable as exc:
             self.last_check_error = str(exc)
             return "unavailable"
-        except ModelUnavailable as exc:
+        except (ModelUnavailable, MlflowRejected) as exc:  # a refusal will not go away by asking again
             self._refused[(ref.version, ref.sha256)] = str(exc)
             serving = current.version if current is not None else "none"
             logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)

@@ -2,9 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.registry import RegistryUnavailable
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import model_train
-from mlops.tracking import TrackingRejected, TrackingUnavailable
 from mlops.training import DatasetInvalid, TrainingConfig
 
 DEFAULTS = TrainingConfig()
@@ -79,7 +78,7 @@ class Command(BaseCommand):
             )
         except (DatasetInvalid, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        except (RegistryUnavailable, TrackingUnavailable, TrackingRejected) as exc:
+        except (MlflowUnavailable, MlflowRejected) as exc:
             raise CommandError(f"MLflow refused or is unreachable: {exc}") from exc
         report, timings = result.report, result.timings
         self.stdout.write(

@@ -47,6 +47,9 @@ def web_environment(tmp_path, mlflow_store_uri: str, *, debug: bool) -> dict:
             "DJANGO_DEBUG": "1" if debug else "0",
             "DJANGO_SECRET_KEY": "first-requests-test-secret-0123456789abcdefghijklmnopqrstuvwxyz",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            # Plain HTTP on loopback: no TLS proxy in front (production settings would redirect to https).
+            "DJANGO_SSL_REDIRECT": "0",
+            "DJANGO_SECURE_COOKIES": "0",
             "DATABASE_URL": database_url(connection.settings_dict),
             "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
             "NUTRILEARN_VAR_DIR": str(tmp_path / "var"),

@@ -9,8 +9,7 @@ from mlops.models import ModelEvent
 from mlops.services import bundled_model_register
 from predictions.inference import bundled_weights_path, sha256_file
 from predictions.serving import ModelHolder
-
-from .conftest import register_variant
+from tests.support.registry import register_variant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

@@ -10,8 +10,7 @@ from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mlops.models import ModelEvent
 from mlops.services import PromotionRefused, bundled_model_register, model_promote, model_rollback
 from predictions.inference import FoodClassifier, WeightsCorrupt, bundled_weights_path, imagenet_manifest, sha256_file
-
-from .conftest import register_variant
+from tests.support.registry import register_variant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 

@@ -1,4 +1,6 @@
-"""Serving that follows a real, throwaway MLflow store (``mlflow_client``, tests/conftest.py), and weights to register in it."""
+"""Serving that follows a real, throwaway MLflow store (``mlflow_client``), and weights to register in it.
+
+The fixtures are made available to every test by tests/conftest.py."""
 
 from pathlib import Path
 

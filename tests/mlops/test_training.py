@@ -13,7 +13,7 @@ from mlops.services import bundled_model_register
 from mlops.training import TrainingConfig, dataset_scan, train
 from predictions.models import Food
 
-from ..shapes import SHAPES, shape_image, write_shapes_dataset
+from .shapes import SHAPES, shape_image, write_shapes_dataset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -96,7 +96,7 @@ def test_a_tiny_time_budget_cuts_views_and_epochs(tmp_path, bundled_state_dict):
 
 
 def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_client):
-    from ..factories import food_make, predictions_make
+    from .factories import food_make, predictions_make
 
     pizza, sushi = food_make("pizza"), food_make("sushi")
     predictions_make(3, food=pizza, model_version="1", feedback_correct=True)
@@ -113,7 +113,7 @@ def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_client):
 
 
 def test_feedback_performance_in_the_api_agrees_with_evaluate_on_feedback(mlflow_client, staff_client):
-    from ..factories import food_make, predictions_make
+    from .factories import food_make, predictions_make
 
     pizza, salad, sushi = food_make("pizza"), food_make("salad"), food_make("sushi")
     predictions_make(3, food=pizza, feedback_correct=True)

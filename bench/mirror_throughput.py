@@ -119,10 +119,10 @@ def measure_seed_rate(sample: int) -> float:
     """The baseline: one MLflow run per prediction, with params and metrics, via MlflowClient."""
     from django.conf import settings
 
-    from mlops import tracking
+    from mlops import mlflow_store
     from predictions.models import Prediction
 
-    client = tracking.get_client()
+    client = mlflow_store.get_client()
     experiment = client.create_experiment("seed-approach", artifact_location=settings.MLFLOW_ARTIFACT_ROOT)
     rows = list(Prediction.objects.select_related("food").order_by("id")[:sample])
     started = time.perf_counter()
@@ -233,9 +233,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nutrilearn-mirror-bench-") as tmp:
         workdir = Path(tmp)
         sys.path.insert(0, str(ROOT))
-        from tests.mlops.processes import RedisServer, free_port
+        from tests.mlops.processes import RedisServer
+        from tests.support.network import unused_port
 
-        port = free_port()
+        port = unused_port()
         configure_django(
             workdir, environ={"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NUTRILEARN_TORCH_THREADS": str(args.threads)}
         )

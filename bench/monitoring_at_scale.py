@@ -363,7 +363,7 @@ def seed_runs_create(count: int) -> str:
     """One MLflow run per prediction, as the baseline logs them (params food_name, user_id; metrics confidence, latency)."""
     from mlflow.entities import Metric, Param
 
-    from mlops.tracking import get_client
+    from mlops.mlflow_store import get_client
 
     client = get_client()
     experiment = client.create_experiment(f"seed-approach-{int(time.time())}")
@@ -385,7 +385,7 @@ def seed_runs_create(count: int) -> str:
 
 def seed_overview(experiment: str, count: int) -> dict:
     """The baseline /metrics: search the last ``count`` runs and loop over them in Python."""
-    from mlops.tracking import get_client
+    from mlops.mlflow_store import get_client
 
     runs = get_client().search_runs([experiment], max_results=count, order_by=["attributes.start_time DESC"])
     confidences, foods, users, days = [], {}, set(), {}

@@ -2,7 +2,8 @@
 
 Views validate the query, call one selector or service and wrap the result in the
 {"status": "success", ...} envelope. Errors use the project's error envelope: bad
-parameters are 400 with the reason, an unreachable MLflow store is 503.
+parameters are 400 with the reason; an MLflow store that cannot answer is 503 (try again later),
+an MLflow store that answered and refused is 404, 409 or 400 (see ``mlflow_api_error``).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from rest_framework.views import APIView
 
 from nutrilearn.api_errors import AUTHENTICATION_FAILED, NOT_AUTHENTICATED, PERMISSION_DENIED, error_response
 
-from . import registry, selectors, tracking
+from . import mlflow_store, selectors
 from .drift_reports import drift_report_compute
 from .health import system_health
+from .mlflow_store import registry
 from .models import Evaluation
 from .serializers import (
     ConfidenceQuery,
@@ -44,16 +46,20 @@ from .serializers import (
 from .services import evaluation_record
 
 TAG = ["mlops"]
+INVALID_PARAMETER = {"invalid": "a parameter is malformed, out of range or given empty, or end is not after start (see error.fields)"}
 COMMON_ERRORS = {
-    400: error_response(
-        "MlopsBadRequestError",
-        {"invalid": "a parameter is malformed, out of range or given empty, or end is not after start (see error.fields)"},
-    ),
+    400: error_response("MlopsBadRequestError", INVALID_PARAMETER),
     401: error_response("MlopsUnauthorizedError", {**NOT_AUTHENTICATED, **AUTHENTICATION_FAILED}),
     403: error_response("MlopsForbiddenError", PERMISSION_DENIED),
 }
+MLFLOW_REFUSALS = {
+    "mlflow_rejected": "MLflow answered and refused the request (sending it again will not help)",
+}
 TRACKING_ERRORS = {
     **COMMON_ERRORS,
+    400: error_response("MlopsTrackingBadRequestError", {**INVALID_PARAMETER, **MLFLOW_REFUSALS}),
+    404: error_response("MlopsTrackingNotFoundError", {"mlflow_not_found": "MLflow has no such run, experiment, model or version"}),
+    409: error_response("MlopsTrackingConflictError", {"mlflow_conflict": "what the request would create already exists in MLflow"}),
     503: error_response("MlopsTrackingUnavailableError", {"tracking_unavailable": "the MLflow store cannot be reached"}),
 }
 REGISTER_MODEL_ERRORS = {
@@ -63,9 +69,16 @@ REGISTER_MODEL_ERRORS = {
         {
             "invalid": "a field is missing, empty or out of range (see error.fields)",
             "parse_error": "the body is not valid JSON",
+            **MLFLOW_REFUSALS,
         },
     ),
-    404: error_response("RegisterModelNotFoundError", {"unknown_model_version": "the registry has no such model name and version"}),
+    404: error_response(
+        "RegisterModelNotFoundError",
+        {
+            "unknown_model_version": "the registry has no such model name and version",
+            "mlflow_not_found": "MLflow has no such run, experiment, model or version",
+        },
+    ),
     415: error_response("RegisterModelUnsupportedError", {"unsupported_media_type": "the body is not JSON or a form"}),
 }
 
@@ -80,6 +93,34 @@ class TrackingStoreUnavailable(APIException):
     status_code = 503
     default_code = "tracking_unavailable"
     default_detail = "The MLflow tracking store is unreachable."
+
+
+class MlflowRefused(APIException):
+    status_code = 400
+    default_code = "mlflow_rejected"
+    default_detail = "MLflow refused the request."
+
+
+class MlflowNotFoundError(MlflowRefused):
+    status_code = 404
+    default_code = "mlflow_not_found"
+
+
+class MlflowConflictError(MlflowRefused):
+    status_code = 409
+    default_code = "mlflow_conflict"
+
+
+def mlflow_api_error(exc: mlflow_store.MlflowUnavailable | mlflow_store.MlflowRejected, store: str) -> APIException:
+    """The API's answer to an MLflow failure: 503 when the store could not answer (retry later),
+    404 / 409 / 400 when MLflow answered and refused (retrying will not help)."""
+    if isinstance(exc, mlflow_store.MlflowUnavailable):
+        return TrackingStoreUnavailable(f"The MLflow {store} is unreachable: {exc}")
+    if isinstance(exc, mlflow_store.MlflowNotFound):
+        return MlflowNotFoundError(f"The MLflow {store} has no such item: {exc}")
+    if isinstance(exc, mlflow_store.MlflowConflict):
+        return MlflowConflictError(f"The MLflow {store} already has this: {exc}")
+    return MlflowRefused(f"The MLflow {store} refused the request: {exc}")
 
 
 def success(**body) -> Response:
@@ -123,9 +164,9 @@ class ExperimentsView(MonitoringView):
     def get(self, request):
         self.query(request)
         try:
-            experiments = tracking.experiments_list()
-        except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
-            raise TrackingStoreUnavailable(f"The MLflow tracking store is unreachable: {exc}")
+            experiments = mlflow_store.experiments_list()
+        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+            raise mlflow_api_error(exc, "tracking store")
         return success(experiments=experiments, tracking_uri=settings.MLFLOW_TRACKING_URI)
 
 
@@ -140,9 +181,9 @@ class RunsView(MonitoringView):
             runs = selectors.recent_predictions_as_runs(limit=limit, **self.window(values))
         else:
             try:
-                runs = tracking.runs_search(run_type=run_type, limit=limit, **self.window(values))
-            except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
-                raise TrackingStoreUnavailable(f"The MLflow tracking store is unreachable: {exc}")
+                runs = mlflow_store.runs_search(run_type=run_type, limit=limit, **self.window(values))
+            except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+                raise mlflow_api_error(exc, "tracking store")
         return success(runs=runs, total=len(runs), limit=limit)
 
 
@@ -166,8 +207,8 @@ class ModelVersionsView(MonitoringView):
         try:
             registered = registry.versions_list()
             aliases = registry.aliases_get()
-        except registry.RegistryUnavailable as exc:
-            raise TrackingStoreUnavailable(f"The MLflow model registry is unreachable: {exc}")
+        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+            raise mlflow_api_error(exc, "model registry")
         versions = selectors.model_versions_with_evaluations(registered=registered, aliases=aliases, **self.window(values))
         return success(model_versions=versions, total=len(versions))
 
@@ -191,10 +232,10 @@ class RegisterModelView(MonitoringView):
         model_name = data.get("model_name", settings.MLFLOW_REGISTERED_MODEL_NAME)
         try:
             registry.version_get(data["model_version"], name=model_name)
-        except registry.VersionNotFound:
+        except mlflow_store.MlflowNotFound:
             raise UnknownModelVersion(f"The model registry has no version {data['model_version']} of {model_name!r}.")
-        except registry.RegistryUnavailable as exc:
-            raise TrackingStoreUnavailable(f"The MLflow model registry is unreachable: {exc}")
+        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+            raise mlflow_api_error(exc, "model registry")
         try:
             evaluation = evaluation_record(
                 model_name=model_name,
@@ -207,8 +248,8 @@ class RegisterModelView(MonitoringView):
                 sample_count=data.get("sample_count"),
                 details=data.get("details") or {},
             )
-        except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
-            raise TrackingStoreUnavailable(f"The MLflow tracking store is unreachable: {exc}")
+        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+            raise mlflow_api_error(exc, "tracking store")
         metrics = {name: getattr(evaluation, name) for name in ("accuracy", "precision", "recall", "f1_score")}
         body = {
             "status": "success",

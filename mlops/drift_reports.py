@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from predictions.models import Food, Prediction
 
-from . import tracking
+from . import mlflow_store
 from .drift import INSUFFICIENT_DATA, DriftAnalysis, DriftConfig, WindowSample, drift_analyse
 from .jobs import Job, job_failure_record, job_recorded
 from .models import DriftReport
@@ -276,7 +276,7 @@ def drift_report_metrics(report: DriftReport) -> dict[str, float]:
 def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
     """Log the report as an MLflow run (run_type=drift) and remember its id; None and a failed job record if MLflow is down."""
     try:
-        run_id = tracking.drift_run_log(
+        run_id = mlflow_store.drift_run_log(
             report_id=report.pk,
             model_version=report.model_version,
             verdict=report.verdict,
@@ -292,7 +292,7 @@ def drift_report_log_to_mlflow(*, report: DriftReport) -> str | None:
             metrics=drift_report_metrics(report),
             report=report.results,
         )
-    except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
+    except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
         logger.warning("Drift report %s stored but not logged to MLflow: %s", report.pk, exc)
         job_failure_record(Job.DRIFT_REPORT_MLFLOW, error=str(exc), details={"drift_report_id": report.pk})
         return None

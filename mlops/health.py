@@ -121,11 +121,11 @@ def worker_state() -> dict:
 
 def tracking_state() -> dict:
     """Whether the MLflow store answers."""
-    from .tracking import TrackingUnavailable, ping
+    from .mlflow_store import MlflowUnavailable, ping
 
     try:
         ping()
-    except TrackingUnavailable as exc:
+    except MlflowUnavailable as exc:
         return {"ok": False, "detail": f"MLflow store unreachable: {exc}"}
     return {"ok": True, "detail": "MLflow store answers"}
 

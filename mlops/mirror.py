@@ -33,11 +33,11 @@ from nutrilearn.breaker import Breaker
 from nutrilearn.celery import app as celery_app
 from predictions.models import Prediction
 
-from . import tracking
+from . import mlflow_store
 from .jobs import Job, job_failure_record, job_recorded, job_runs_abandoned_fail
+from .mlflow_store import MetricPoint, MlflowRejected, MlflowUnavailable
 from .models import MirrorSchedule, ServingRun
 from .percentiles import percentile
-from .tracking import MetricPoint, TrackingRejected, TrackingUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -168,14 +168,14 @@ def serving_run_ensure(*, model_name: str, model_version: str, day: date) -> str
         return _serving_runs[key]
     run_id = ServingRun.objects.filter(model_name=model_name, model_version=model_version, day=day).values_list("run_id", flat=True).first()
     if run_id is None:
-        created = tracking.serving_run_create(model_name=model_name, model_version=model_version, day=day)
+        created = mlflow_store.serving_run_create(model_name=model_name, model_version=model_version, day=day)
         try:
             with transaction.atomic():
                 ServingRun.objects.create(model_name=model_name, model_version=model_version, day=day, run_id=created)
             run_id = created
         except IntegrityError:
             run_id = ServingRun.objects.get(model_name=model_name, model_version=model_version, day=day).run_id
-            tracking.run_delete(created)
+            mlflow_store.run_delete(created)
     _serving_runs[key] = run_id
     return run_id
 
@@ -185,10 +185,10 @@ def serving_run_revive(*, run_id: str) -> bool:
 
     Deleted: restored. Gone from the store: forgotten here, so the next ``serving_run_ensure`` creates a new one.
     """
-    stage = tracking.run_lifecycle_stage(run_id)
+    stage = mlflow_store.run_lifecycle_stage(run_id)
     if stage == "deleted":
         # Restore rather than replace: the day's earlier points and the mirrored rows' mlflow_run_id stay valid.
-        tracking.run_restore(run_id)
+        mlflow_store.run_restore(run_id)
         logger.warning("serving run %s was deleted in MLflow; restored it to keep mirroring into it", run_id)
         return True
     if stage is None:
@@ -208,12 +208,12 @@ def serving_run_log(*, model_name: str, model_version: str, day: date, points: S
     """
     run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
     try:
-        tracking.metrics_log_batch(run_id=run_id, points=points)
-    except TrackingRejected:
+        mlflow_store.metrics_log_batch(run_id=run_id, points=points)
+    except MlflowRejected:
         if not serving_run_revive(run_id=run_id):
             raise
         run_id = serving_run_ensure(model_name=model_name, model_version=model_version, day=day)
-        tracking.metrics_log_batch(run_id=run_id, points=points)
+        mlflow_store.metrics_log_batch(run_id=run_id, points=points)
     return run_id
 
 
@@ -237,7 +237,7 @@ class BatchOutcome:
 def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None = None) -> BatchOutcome | None:
     """Claim one batch of pending predictions, log it to MLflow and mark it mirrored; None when nothing is pending.
 
-    Recorded as a ``Job.MIRROR_BATCH`` run. Raises TrackingUnavailable (after releasing the
+    Recorded as a ``Job.MIRROR_BATCH`` run. Raises MlflowUnavailable (after releasing the
     claim and recording the error on the rows and on the run) so that the caller can retry
     later. A batch MLflow refuses is recorded as failed and its rows count an attempt; it is not raised.
     """
@@ -250,14 +250,14 @@ def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None =
     with job_recorded(Job.MIRROR_BATCH, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)}) as record:
         try:
             _batch_mirror(batch, outcome)
-        except TrackingRejected as exc:
+        except MlflowRejected as exc:
             outcome.error = str(exc)
             unmirrored = list(Prediction.objects.filter(id__in=ids, mirrored_at__isnull=True).values_list("id", flat=True))
             outcome.rejected = len(unmirrored)
             _release(unmirrored, error=f"MLflow refused the batch: {exc}", count_attempt=True, now=now)
             record.fail(outcome.error)
             logger.error("mirror batch %s-%s refused by MLflow: %s", ids[0], ids[-1], exc)
-        except TrackingUnavailable as exc:
+        except MlflowUnavailable as exc:
             record.error = outcome.error = str(exc)
             _release(ids, error=f"MLflow unavailable: {exc}", count_attempt=False, now=now)
             logger.warning("mirror batch %s-%s: MLflow unavailable: %s", ids[0], ids[-1], exc)
@@ -308,7 +308,7 @@ class MirrorReport:
 def mirror_pending(*, max_seconds: float | None = None, batch_size: int | None = None) -> MirrorReport:
     """Mirror batches until nothing is pending or the time budget is spent, then log finished windows' aggregates.
 
-    Idempotent; raises TrackingUnavailable when MLflow cannot be reached (nothing is lost).
+    Idempotent; raises MlflowUnavailable when MLflow cannot be reached (nothing is lost).
     """
     budget = settings.NUTRILEARN_MIRROR_TASK_SECONDS if max_seconds is None else max_seconds
     deadline = time.monotonic() + budget
@@ -380,9 +380,9 @@ def serving_windows_close(*, now: datetime | None = None) -> int:
         ]
         if points:
             try:
-                tracking.metrics_log_batch(run_id=run.run_id, points=points)
+                mlflow_store.metrics_log_batch(run_id=run.run_id, points=points)
                 logged += len(windows)
-            except TrackingRejected as exc:
+            except MlflowRejected as exc:
                 # E.g. the serving run was deleted in the MLflow UI: record it and move on, rather
                 # than failing every later mirror task on the same windows.
                 window = {"run_id": run.run_id, "from": start.isoformat(), "until": horizon.isoformat()}

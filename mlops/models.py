@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import socket
+
 from django.conf import settings
 from django.db import models
 
@@ -63,6 +66,24 @@ class ServingRun(models.Model):
         return f"{self.model_name} v{self.model_version} {self.day}"
 
 
+class ModelEventManager(models.Manager):
+    def record(self, *, kind: str, model_version: str, alias: str = "", message: str = "", model_name: str | None = None) -> ModelEvent:
+        """One row of the served model's history (loaded, switched, refused, promoted, rolled back), with host and pid.
+
+        A method of the model (a leaf module) so that serving code in ``predictions`` can record
+        events without importing ``mlops.services``, which imports ``predictions``.
+        """
+        return self.create(
+            kind=kind,
+            model_name=model_name or settings.MLFLOW_REGISTERED_MODEL_NAME,
+            model_version=model_version,
+            alias=alias,
+            message=message[:5000],
+            hostname=socket.gethostname()[:255],
+            pid=os.getpid(),
+        )
+
+
 class ModelEvent(models.Model):
     """What happened to the served model in a process: loaded, alias moved, refused (with why)."""
 
@@ -81,6 +102,8 @@ class ModelEvent(models.Model):
     message = models.TextField(blank=True)
     hostname = models.CharField(max_length=255, blank=True)
     pid = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = ModelEventManager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import tempfile
 from pathlib import Path
 
@@ -20,11 +18,16 @@ from predictions.inference import (
     sha256_file,
 )
 from predictions.models import NO_FOOD_LABEL
+from predictions.services import food_ensure
 
-from . import registry, runs
+from . import mlflow_store
 from .classification_metrics import classification_report, confusion_matrix_figure
+from .datasets import dataset_scan, evaluation_samples
+from .mlflow_store import registry
+from .mlflow_store.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 from .models import Evaluation, ModelEvent
-from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
+from .selectors import feedback_predictions
+from .training import class_keys, train
 
 logger = logging.getLogger(__name__)
 
@@ -41,16 +44,8 @@ class NothingToEvaluate(Exception):
 
 
 def model_event_record(*, kind: str, model_version: str, alias: str = "", message: str = "", model_name: str | None = None) -> ModelEvent:
-    """One row of the served model's history (loaded, switched, refused, promoted, rolled back), with host and pid."""
-    return ModelEvent.objects.create(
-        kind=kind,
-        model_name=model_name or settings.MLFLOW_REGISTERED_MODEL_NAME,
-        model_version=model_version,
-        alias=alias,
-        message=message[:5000],
-        hostname=socket.gethostname()[:255],
-        pid=os.getpid(),
-    )
+    """One row of the served model's history (see ``ModelEvent.objects.record``)."""
+    return ModelEvent.objects.record(kind=kind, model_version=model_version, alias=alias, message=message, model_name=model_name)
 
 
 # --- evaluations ------------------------------------------------------------------------
@@ -62,28 +57,28 @@ def evaluation_record(
 ) -> Evaluation:
     """Log an MLflow evaluation run (tags run_type=evaluation, model_version) and store the Evaluation row pointing at it.
 
-    The run is written first: if MLflow is unreachable, TrackingUnavailable is raised and no row is stored.
+    The run is written first: if MLflow is unreachable, MlflowUnavailable is raised and no row is stored.
     ``figure`` (a matplotlib figure, optional) is logged as ``confusion_matrix.png``.
     """
     summary = {"accuracy": accuracy, "precision": precision, "recall": recall, "f1_score": f1_score}
-    run_id = runs.run_start(
+    run_id = mlflow_store.run_start(
         run_type="evaluation",
         run_name=f"evaluation {model_name} v{model_version} ({source})",
         tags={"model_name": model_name, "model_version": model_version, "evaluation_source": source},
     )
     try:
-        runs.run_log_params(
+        mlflow_store.run_log_params(
             run_id, {"model_name": model_name, "model_version": model_version, "source": source, "sample_count": sample_count}
         )
-        runs.run_log_metrics(run_id, {**summary, "sample_count": sample_count})
+        mlflow_store.run_log_metrics(run_id, {**summary, "sample_count": sample_count})
         if details:
-            runs.run_log_dict(run_id, details, "evaluation_details.json")
+            mlflow_store.run_log_dict(run_id, details, "evaluation_details.json")
         if figure is not None:
-            runs.run_log_figure(run_id, figure, "confusion_matrix.png")
+            mlflow_store.run_log_figure(run_id, figure, "confusion_matrix.png")
     except Exception:
-        runs.run_finish(run_id, failed=True)
+        mlflow_store.run_finish(run_id, failed=True)
         raise
-    runs.run_finish(run_id)
+    mlflow_store.run_finish(run_id)
     return Evaluation.objects.create(
         model_name=model_name, model_version=model_version, source=source, sample_count=sample_count,
         details=details or {}, mlflow_run_id=run_id, **summary,
@@ -99,8 +94,6 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
 
     ``tta``: each photo's probabilities are averaged with its mirror image's, as training reports its test accuracy.
     """
-    from .datasets import evaluation_samples
-
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
     samples = evaluation_samples(Path(dataset_dir))
@@ -122,8 +115,6 @@ def feedback_labels(*, model_version: str) -> tuple[list[str], list[str]]:
 
     The truth is ``Prediction.true_food_key``, as in the API's feedback performance.
     """
-    from .selectors import feedback_predictions
-
     truth, predicted = [], []
     rows = feedback_predictions(start=None, end=None, model_version=model_version).select_related("food", "feedback_food")
     for prediction in rows:
@@ -189,7 +180,7 @@ def model_promote(*, version: str, check: bool = True) -> ModelEvent | None:
     """Move alias champion to ``version`` after it loaded and passed its smoke test here; None if it already is champion.
 
     The replaced champion is remembered for ``model_rollback``; a challenger alias on the
-    promoted version is removed. Raises VersionNotFound, or PromotionRefused when the check fails.
+    promoted version is removed. Raises MlflowNotFound, or PromotionRefused when the check fails.
     """
     ref = registry.version_get(version)
     aliases = registry.aliases_get()
@@ -240,38 +231,34 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     Returns (TrainingResult, VersionRef, run_id). The run is marked FAILED if training fails.
     Classes the catalogue lacks get a Food row without nutrition.
     """
-    from predictions.services import food_ensure
-
-    from .datasets import dataset_scan
-    from .training import class_keys, train
-
     dataset_dir = Path(dataset_dir)
     split = dataset_scan(dataset_dir, seed=config.seed, **(scan_options or {}))
     log(f"{split.layout}: {len(split.class_names)} classes, {len(split.train)} training and {len(split.test)} test photos")
     base = load_state_dict(bundled_weights_path(), expected_sha256=None)
-    run_id = runs.run_start(
+    run_id = mlflow_store.run_start(
         run_type="training", run_name=f"train on {dataset_dir.name}",
         tags={"model_name": settings.MLFLOW_REGISTERED_MODEL_NAME, "dataset": dataset_dir.name},
     )
     try:
         params = {**vars(config), "resize_size": config.resize_size, **(scan_options or {})}
-        runs.run_log_params(run_id, {**params, "dataset": dataset_dir.name, "layout": split.layout, **split.counts()})
+        mlflow_store.run_log_params(run_id, {**params, "dataset": dataset_dir.name, "layout": split.layout, **split.counts()})
         result = train(
             split, config, base_state_dict=base, progress=progress, log=log,
-            on_epoch=lambda row: runs.run_log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]),
+            on_epoch=lambda row: mlflow_store.run_log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]),
         )
         report = result.report
         per_class = {}
         for label, metrics in report.per_class.items():
             per_class.update({f"precision_{label}": metrics.precision, f"recall_{label}": metrics.recall, f"f1_{label}": metrics.f1_score})
-        runs.run_log_metrics(
+        mlflow_store.run_log_metrics(
             run_id,
             {**report.summary(), "probe_accuracy": result.probe_report.accuracy, **result.ablations, **result.timings, **per_class,
              "views_used": result.params["views_used"], "epochs_run": result.params["epochs_run"]},
         )
-        runs.run_log_dict(run_id, report.details(), "per_class_metrics.json")
-        runs.run_log_dict(run_id, {"epochs": result.history}, "history.json")
-        runs.run_log_figure(run_id, confusion_matrix_figure(report, title=f"test split of {dataset_dir.name}"), "confusion_matrix.png")
+        mlflow_store.run_log_dict(run_id, report.details(), "per_class_metrics.json")
+        mlflow_store.run_log_dict(run_id, {"epochs": result.history}, "history.json")
+        figure = confusion_matrix_figure(report, title=f"test split of {dataset_dir.name}")
+        mlflow_store.run_log_figure(run_id, figure, "confusion_matrix.png")
         with tempfile.TemporaryDirectory() as folder:
             registry.artefact_write(Path(folder), manifest=result.manifest, state_dict=result.state_dict)
             ref = registry.version_register(
@@ -279,11 +266,11 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
                 description=f"Fine-tuned on {dataset_dir.name} ({len(split.class_names)} classes).",
                 tags={"source": "training", "dataset": dataset_dir.name, **report.summary()}, aliases=(CHALLENGER,),
             )
-        runs.run_set_tags(run_id, {"model_version": ref.version, "sha256": ref.sha256})
+        mlflow_store.run_set_tags(run_id, {"model_version": ref.version, "sha256": ref.sha256})
     except BaseException:
-        runs.run_finish(run_id, failed=True)
+        mlflow_store.run_finish(run_id, failed=True)
         raise
-    runs.run_finish(run_id)
+    mlflow_store.run_finish(run_id)
     food_ensure(keys=class_keys(result.class_names))
     Evaluation.objects.create(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.TRAINING, sample_count=report.sample_count,

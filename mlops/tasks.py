@@ -11,14 +11,14 @@ from django.conf import settings
 from django.db import OperationalError
 
 from . import alerts, drift_reports, jobs, mirror, notifications, rollups
-from .tracking import TrackingUnavailable
+from .mlflow_store import MlflowUnavailable
 
 logger = logging.getLogger(__name__)
 
 
 # Routed to the "mlflow" queue (CELERY_TASK_ROUTES): one consumer when the MLflow store is SQLite.
 @shared_task(
-    autoretry_for=(TrackingUnavailable, OperationalError),
+    autoretry_for=(MlflowUnavailable, OperationalError),
     retry_backoff=2,
     retry_backoff_max=60,
     retry_jitter=True,

@@ -20,7 +20,9 @@ import torch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
-from mlops.registry import RegistryUnavailable, VersionNotFound, alias_resolve, classifier_load
+from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
+from mlops.mlflow_store.registry import alias_resolve, classifier_load
+from mlops.models import ModelEvent
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file
 
@@ -48,16 +50,14 @@ def load_bundled_model() -> ServedModel:
 
 
 def load_registry_model(ref) -> ServedModel:
-    """A registered version (an ``mlops.registry.VersionRef``), its sha256 checked before the weights are read."""
+    """A registered version (an ``mlops.mlflow_store.registry.VersionRef``), its sha256 checked before the weights are read."""
     return ServedModel(name=ref.name, version=ref.version, sha256=ref.sha256, classifier=classifier_load(ref))
 
 
-def _record_event(kind: str, model_version: str, alias: str, message: str) -> None:
+def _record_event(kind: ModelEvent.Kind, model_version: str, alias: str, message: str) -> None:
     """A ModelEvent row; a database hiccup must not stop serving, so it is logged instead."""
-    from mlops.services import model_event_record
-
     try:
-        model_event_record(kind=kind, model_version=model_version, alias=alias, message=message)
+        ModelEvent.objects.record(kind=kind, model_version=model_version, alias=alias, message=message)
     except DatabaseError as exc:
         logger.error("could not record model event %s for version %s: %s", kind, model_version, exc)
 
@@ -120,28 +120,36 @@ class ModelHolder:
             ref = alias_resolve(self.alias)
             model = load_registry_model(ref)
             model.classifier.smoke_test()
-        except (RegistryUnavailable, VersionNotFound, ModelUnavailable) as exc:
+        except (MlflowUnavailable, MlflowRejected, ModelUnavailable) as exc:
+            # The process must serve something. An unreachable registry or an unset alias is
+            # expected on a fresh install; a registry that refused the request is a
+            # misconfiguration, logged as an error (and the reason shows on the health page).
             reason = f"registry alias {self.alias!r} not served: {exc}"
-            logger.warning("%s; serving the bundled model", reason)
+            refused = isinstance(exc, MlflowRejected) and not isinstance(exc, MlflowNotFound)
+            logger.log(logging.ERROR if refused else logging.WARNING, "%s; serving the bundled model", reason)
             model = load_bundled_model()
             model.classifier.smoke_test()
             self.fallback_reason = reason
-            _record_event("loaded", model.version, "", f"bundled model serving: {reason}")
+            _record_event(ModelEvent.Kind.LOADED, model.version, "", f"bundled model serving: {reason}")
             return model
         self.fallback_reason = None
-        _record_event("loaded", model.version, self.alias, f"serving {self.alias} version {model.version} (sha256 {model.sha256[:12]}…)")
+        message = f"serving {self.alias} version {model.version} (sha256 {model.sha256[:12]}…)"
+        _record_event(ModelEvent.Kind.LOADED, model.version, self.alias, message)
         return model
 
     def refresh(self) -> str:
         """Check the alias once and switch if it moved to a version that loads and passes its smoke test.
 
-        Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable or alias unset).
+        Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable, alias unset, or
+        the registry refused to resolve it).
         A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
         """
         current = self._model
         try:
             ref = alias_resolve(self.alias)
-        except (RegistryUnavailable, VersionNotFound) as exc:
+        except (MlflowUnavailable, MlflowRejected) as exc:
+            if not isinstance(exc, (MlflowUnavailable, MlflowNotFound)):
+                logger.error("the registry refused to resolve alias %s: %s", self.alias, exc)
             self.last_check_error = str(exc)
             return "unavailable"
         self.last_check_error = None
@@ -152,21 +160,22 @@ class ModelHolder:
         try:
             candidate = load_registry_model(ref)
             candidate.classifier.smoke_test()
-        except RegistryUnavailable as exc:
+        except MlflowUnavailable as exc:
             self.last_check_error = str(exc)
             return "unavailable"
-        except ModelUnavailable as exc:
+        except (ModelUnavailable, MlflowRejected) as exc:  # a refusal will not go away by asking again
             self._refused[(ref.version, ref.sha256)] = str(exc)
             serving = current.version if current is not None else "none"
             logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)
-            _record_event("refused", ref.version, self.alias, f"{exc} (still serving version {serving})")
+            _record_event(ModelEvent.Kind.REFUSED, ref.version, self.alias, f"{exc} (still serving version {serving})")
             return "refused"
         with self._lock:
             self._model = candidate
         self.fallback_reason = None
         previous = current.version if current is not None else "none"
         logger.info("switched to %s version %s (was %s)", self.alias, candidate.version, previous)
-        _record_event("switched", candidate.version, self.alias, f"switched from version {previous} (sha256 {candidate.sha256[:12]}…)")
+        message = f"switched from version {previous} (sha256 {candidate.sha256[:12]}…)"
+        _record_event(ModelEvent.Kind.SWITCHED, candidate.version, self.alias, message)
         return "switched"
 
     def _start_watcher(self) -> None:

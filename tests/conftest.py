@@ -40,19 +40,13 @@ def mlflow_sqlite_uri(tmp_path, mlflow_template) -> str:
 
 
 @pytest.fixture
-def mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
+def mlflow_client(settings, tmp_path, mlflow_sqlite_uri):
     """The app pointed at a fresh MLflow store of this test's own (tracking and registry); yields a client of it."""
-    from mlflow.tracking import MlflowClient
+    from tests.support.mlflow import mlflow_store_at
 
-    from mlops import tracking
-
-    uri = mlflow_sqlite_uri
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
     settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"
-    tracking.reset_client()
-    yield MlflowClient(tracking_uri=uri, registry_uri=uri)
-    tracking.reset_client()
+    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
+        yield client
 
 
 @pytest.fixture

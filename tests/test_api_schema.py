@@ -63,13 +63,13 @@ def filter_case(context, case) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def running_app(transactional_db, mlflow_store, catalogue, settings):
+def running_app(transactional_db, mlflow_client, catalogue, settings):
     """The catalogue, a registered model with version 1 (champion) in the app's MLflow store, cheap on-request drift windows."""
     settings.NUTRILEARN_DRIFT_MMD_PERMUTATIONS = 20
     name = settings.MLFLOW_REGISTERED_MODEL_NAME
-    mlflow_store.create_registered_model(name)
-    mlflow_store.create_model_version(name, source="file:///nowhere", tags={"sha256": "ab" * 32})
-    mlflow_store.set_registered_model_alias(name, "champion", "1")
+    mlflow_client.create_registered_model(name)
+    mlflow_client.create_model_version(name, source="file:///nowhere", tags={"sha256": "ab" * 32})
+    mlflow_client.set_registered_model_alias(name, "champion", "1")
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
 """The Models page: registered versions, their evaluations side by side, per-class figures, calibration and model events.
 
-The registry is read through ``mlops.registry`` (one call for the versions, one for the
-aliases); two evaluation runs are compared with ``mlops.runs.compare_models``. Everything
+The registry is read through ``mlops.mlflow_store.registry`` (one call for the versions, one for the
+aliases); two evaluation runs are compared with ``mlops.mlflow_store.compare_models``. Everything
 else comes from the database. An unreachable MLflow store leaves the database figures
 in place and says what is missing.
 """
 
 from __future__ import annotations
 
-from .. import charts, rollups, runs, selectors, tracking
+from .. import charts, mlflow_store, rollups, selectors
+from ..mlflow_store import MlflowRejected, MlflowUnavailable
+from ..mlflow_store.registry import aliases_get, versions_list
 from ..models import Evaluation, ModelEvent
-from ..registry import RegistryUnavailable, aliases_get, versions_list
 from .figures import figure_slot
 from .filters import FilterInvalid, PageFilters
 
@@ -21,8 +22,10 @@ def registry_read() -> tuple[list, dict, str]:
     """(versions, aliases, error): the registry's versions and aliases, or empty ones and the reason it could not be read."""
     try:
         return versions_list(), aliases_get(), ""
-    except RegistryUnavailable as exc:
+    except MlflowUnavailable as exc:
         return [], {}, f"The model registry cannot be read right now ({exc}); the figures below come from the database."
+    except MlflowRejected as exc:
+        return [], {}, f"The model registry refused the request ({exc}); the figures below come from the database."
 
 
 def training_summary(version: dict, training: Evaluation | None) -> str:
@@ -59,8 +62,8 @@ def comparison(pair: tuple[str, str] | None) -> dict | None:
             return {"pair": pair, "error": f"Version {version} has no evaluation run to compare."}
         runs_of[version] = evaluation
     try:
-        result = runs.compare_models(runs_of[pair[0]].mlflow_run_id, runs_of[pair[1]].mlflow_run_id)
-    except (tracking.TrackingUnavailable, tracking.TrackingRejected) as exc:
+        result = mlflow_store.compare_models(runs_of[pair[0]].mlflow_run_id, runs_of[pair[1]].mlflow_run_id)
+    except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
         return {"pair": pair, "error": f"The evaluation runs cannot be read from MLflow: {exc}"}
     rows = [{"name": name, **values} for name, values in result["metrics"].items() if name in METRICS]
     better = {"run_a": f"version {pair[0]}", "run_b": f"version {pair[1]}"}.get(result["better_run"] or "", "neither")

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from predictions.models import CONFIDENCE_BANDS, FEEDBACK_STATES, Food, Prediction
 from predictions.selectors import foods_by_key
 
-from .. import selectors, tracking
+from .. import mlflow_store, selectors
 from .filters import FilterInvalid, PageFilters
 
 PAGE_SIZE = 50
@@ -151,5 +151,5 @@ def prediction_detail_context(prediction: Prediction) -> dict:
         "prediction": prediction,
         "top": top,
         "mirror": mirror_state(prediction),
-        "mlflow_run_url": tracking.run_ui_url(prediction.mlflow_run_id) if prediction.mlflow_run_id else None,
+        "mlflow_run_url": mlflow_store.run_ui_url(prediction.mlflow_run_id) if prediction.mlflow_run_id else None,
     }

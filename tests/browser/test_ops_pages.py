@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from mlops import tracking
+from mlops import mlflow_store
 from tests.mlops.factories import food_make, predictions_make
 from tests.support.ops_data import ops_data_make
 
@@ -35,7 +35,7 @@ def ops(site, new_context, settings, tmp_path, mlflow_sqlite_uri):
     settings.NUTRILEARN_PAGE_REFRESH_SECONDS = 1
     settings.MLFLOW_TRACKING_URI = mlflow_sqlite_uri
     settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    tracking.reset_client()
+    mlflow_store.reset_client()
     data = ops_data_make()
     get_user_model().objects.create_user("ops", password="pw-ops-123456", is_staff=True)
     context = new_context()

@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.support.registry import broken_state_dict, bundled_state_dict, nudged_state_dict, served_from_registry  # noqa: F401
+
 from .processes import CeleryWorker, RedisServer
 
 

@@ -10,21 +10,7 @@ from pathlib import Path
 import kombu.pools
 from mlflow.tracking import MlflowClient
 
-from mlops import mirror, tracking
-
-
-@contextlib.contextmanager
-def mlflow_store_at(settings, uri: str, artifacts: Path):
-    """Point the project's MLflow wrapper at ``uri`` for the duration of the block."""
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = artifacts.as_uri()
-    tracking.reset_client()
-    mirror.forget_serving_runs()
-    try:
-        yield MlflowClient(tracking_uri=uri)
-    finally:
-        tracking.reset_client()
-        mirror.forget_serving_runs()
+from mlops import mirror
 
 
 @contextlib.contextmanager

@@ -17,15 +17,11 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.support.network import unused_port
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REDIS_SERVER = "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
@@ -88,7 +84,7 @@ class Process:
 
 class RedisServer(Process):
     def __init__(self, tmp: Path, port: int | None = None):
-        self.port = port or free_port()
+        self.port = port or unused_port()
         super().__init__(
             "redis",
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp)],
@@ -137,7 +133,7 @@ class CeleryWorker(Process):
 
 class MlflowServer(Process):
     def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None):
-        self.port = port or free_port()
+        self.port = port or unused_port()
         command = [
             str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--default-artifact-root", artifacts_uri,
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
@@ -171,7 +167,7 @@ class WebServer(Process):
     KINDS = ("runserver", "gunicorn")
 
     def __init__(self, tmp: Path, env: dict, *, kind: str, threads: int = 8, port: int | None = None):
-        self.port = port or free_port()
+        self.port = port or unused_port()
         if kind == "runserver":
             command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
         elif kind == "gunicorn":

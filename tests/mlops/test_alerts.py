@@ -5,7 +5,6 @@ eager mode: retries run at once); one test queues it to the in-memory broker and
 """
 
 import json
-import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +21,7 @@ from nutrilearn.celery import app
 from predictions.models import Prediction
 from tests.mlops.factories import predictions_make
 from tests.mlops.processes import start_worker, wait_for
+from tests.support.network import unused_port
 
 pytestmark = pytest.mark.django_db
 
@@ -104,12 +104,6 @@ def queued_tasks(queue: str = "celery") -> list[tuple[str, dict]]:
             message.ack()
         waiting.close()
     return found
-
-
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def error_rate_rule(**fields) -> AlertRule:

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from mlops.models import Evaluation
 from predictions.models import Prediction
+from tests.support.mlflow import mlflow_store_at
+from tests.support.network import unused_port
 
 from .factories import food_make, predictions_make
 
@@ -219,18 +221,8 @@ def test_health_is_unknown_without_requests(staff_client):
 
 @pytest.fixture
 def mlflow_down(settings, tmp_path):
-    import socket
-
-    from mlops import tracking
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.MLFLOW_TRACKING_URI = f"http://127.0.0.1:{port}"
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    tracking.reset_client()
-    yield
-    tracking.reset_client()
+    with mlflow_store_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "artifacts"):
+        yield
 
 
 def test_drift_computed_on_demand_is_stored_without_mlflow_or_a_worker_heartbeat(staff_client, mlflow_down, settings):

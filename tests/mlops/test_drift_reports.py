@@ -1,21 +1,20 @@
 """drift_report_compute on Prediction rows: what it reads, what it stores, and where it logs."""
 
-import contextlib
 import json
-import socket
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.utils import timezone
-from mlflow.tracking import MlflowClient
 from scipy.spatial.distance import jensenshannon
 
-from mlops import tasks, tracking
+from mlops import tasks
 from mlops.drift_reports import drift_report_compute, drift_report_scheduled, drift_reports_prune
 from mlops.models import DriftReport, JobRun
 from predictions.models import Food, Prediction
+from tests.support.mlflow import mlflow_store_at
+from tests.support.network import unused_port
 
 pytestmark = pytest.mark.django_db
 
@@ -63,26 +62,9 @@ def predictions_at(at, foods: dict[str, int], *, rng, brightness=0.5, embedding_
     return created
 
 
-@contextlib.contextmanager
-def mlflow_at(settings, uri: str, artifacts):
-    settings.MLFLOW_TRACKING_URI = uri
-    settings.MLFLOW_ARTIFACT_ROOT = artifacts.as_uri()
-    tracking.reset_client()
-    try:
-        yield MlflowClient(tracking_uri=uri)
-    finally:
-        tracking.reset_client()
-
-
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def mlflow_down(settings, tmp_path):
-    with mlflow_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "artifacts") as client:
+    with mlflow_store_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "artifacts") as client:
         yield client
 
 
@@ -255,7 +237,7 @@ def test_the_periodic_report_is_logged_as_an_mlflow_drift_run_with_its_json(sett
     predictions_at(NOW - timedelta(days=10), {"pizza": 120, "sushi": 80}, rng=rng)
     predictions_at(NOW - timedelta(days=1), {"pizza": 40, "sushi": 30, "tacos": 130}, rng=rng)
 
-    with mlflow_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
+    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
         report = drift_report_scheduled(now=NOW)
         run = client.get_run(report.mlflow_run_id)
         downloaded = client.download_artifacts(run.info.run_id, "drift_report.json", str(tmp_path))

@@ -3,26 +3,21 @@ written into a real local MLflow store (SQLite in tmp_path)."""
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from mlops import mirror, tasks, tracking
+from mlops import mirror, mlflow_store, tasks
 from mlops.jobs import Job
 from mlops.mirror import PendingPrediction, mirror_enqueue, prediction_points, window_points
 from mlops.models import JobRun, MirrorSchedule, ServingRun
 from predictions.models import Prediction
 from tests.mlops.factories import food_make, predictions_make
-from tests.mlops.mirror_support import TcpServer, celery_broker, metric_steps, mlflow_store_at
-
-
-@pytest.fixture
-def mlflow_client(settings, tmp_path, mlflow_sqlite_uri):
-    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts") as client:
-        yield client
+from tests.mlops.mirror_support import TcpServer, celery_broker, metric_steps
+from tests.support.mlflow import mlflow_store_at
+from tests.support.network import unused_port
 
 
 def pending(**fields) -> PendingPrediction:
@@ -37,12 +32,6 @@ def pending(**fields) -> PendingPrediction:
         "model_version": "3",
     }
     return PendingPrediction(**{**values, **fields})
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Payloads.
@@ -104,7 +93,7 @@ def test_mirroring_puts_each_prediction_in_the_serving_run_once_and_marks_the_ro
 @pytest.mark.django_db
 def test_a_large_batch_is_sent_in_requests_of_at_most_1000_metrics(mlflow_client, monkeypatch):
     rows = predictions_make(1300, mirrored=False, spacing=timedelta(milliseconds=10))
-    client = tracking.get_client()
+    client = mlflow_store.get_client()
     sizes = []
     real_log_batch = client.log_batch
 
@@ -128,7 +117,7 @@ def test_a_batch_sent_again_after_a_crash_writes_nothing_twice(mlflow_client):
     # A worker logged these points and died before marking the rows.
     run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=rows[0].created_at.date())
     crashed = mirror.predictions_claim(limit=20, now=timezone.now())
-    tracking.metrics_log_batch(run_id=run_id, points=[p for row in crashed for p in prediction_points(row)])
+    mlflow_store.metrics_log_batch(run_id=run_id, points=[p for row in crashed for p in prediction_points(row)])
 
     report = mirror.mirror_pending(batch_size=20)
 
@@ -166,7 +155,7 @@ def test_refused_and_failed_requests_are_not_mirrored():
 def test_mlflow_unreachable_releases_the_claim_and_records_the_error_on_rows_and_job(settings, tmp_path):
     predictions_make(4, mirrored=False)
     with mlflow_store_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "artifacts"):
-        with pytest.raises(tracking.TrackingUnavailable):
+        with pytest.raises(mlflow_store.MlflowUnavailable):
             mirror.predictions_mirror_batch()
 
     rows = Prediction.objects.all()
@@ -237,19 +226,19 @@ def test_a_serving_run_missing_from_the_mlflow_store_is_replaced_by_a_new_one(ml
 @pytest.mark.django_db
 def test_two_workers_creating_the_same_serving_run_end_up_with_one(mlflow_client, monkeypatch):
     day = timezone.now().date()
-    real_create = tracking.serving_run_create
+    real_create = mlflow_store.serving_run_create
 
     def create_while_another_worker_wins(**key):
         ServingRun.objects.create(**key, run_id=real_create(**key))
         return real_create(**key)
 
-    monkeypatch.setattr(tracking, "serving_run_create", create_while_another_worker_wins)
+    monkeypatch.setattr(mlflow_store, "serving_run_create", create_while_another_worker_wins)
 
     run_id = mirror.serving_run_ensure(model_name="food-classifier", model_version="1", day=day)
 
     winner = ServingRun.objects.get()
     assert run_id == winner.run_id
-    runs = mlflow_client.search_runs([tracking.experiment_id()], run_view_type=3)
+    runs = mlflow_client.search_runs([mlflow_store.experiment_id()], run_view_type=3)
     assert sorted(run.info.lifecycle_stage for run in runs) == ["active", "deleted"]
 
 

@@ -45,7 +45,7 @@ def is_date(value) -> bool:
 
 
 @pytest.fixture
-def replayed(staff_client, mlflow_store, settings):
+def replayed(staff_client, mlflow_client, settings):
     """The page's calls against traffic of the last hour and of ten days ago, a registered version without evaluation and one with."""
     now = timezone.now()
     pizza, salad = food_make("pizza"), food_make("salad")
@@ -53,9 +53,9 @@ def replayed(staff_client, mlflow_store, settings):
     predictions_make(30, at=now - timedelta(minutes=50), food=salad, confidence=0.85, session_key="b", latency=0.3)
     predictions_make(10, at=now - timedelta(minutes=20), food=pizza, confidence=0.6, session_key="c")
     name = settings.MLFLOW_REGISTERED_MODEL_NAME
-    mlflow_store.create_registered_model(name)
+    mlflow_client.create_registered_model(name)
     for _ in range(2):
-        mlflow_store.create_model_version(name, source="file:///nowhere", tags={"sha256": "ab" * 32})
+        mlflow_client.create_model_version(name, source="file:///nowhere", tags={"sha256": "ab" * 32})
     Evaluation.objects.create(
         model_name=name, model_version="2", source="dataset", accuracy=0.8, precision=0.79, recall=0.78, f1_score=0.785, sample_count=50
     )

@@ -1,6 +1,5 @@
 """Who may do what: upload throttling, failed-login lockout, photos for their owner and staff only, answers without internals."""
 
-import socket
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,18 +12,13 @@ from predictions.models import Prediction
 from predictions.throttling import cache_breaker
 from tests.images import png_to_jpeg
 from tests.mlops.mirror_support import TcpServer
+from tests.support.network import unused_port
 
 pytestmark = pytest.mark.django_db
 
 
 def upload(client, data: bytes, path: str = "/api/v1/predict", field: str = "image"):
     return client.post(path, {field: SimpleUploadedFile("meal.jpg", data, content_type="image/jpeg")})
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

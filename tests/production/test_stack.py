@@ -21,7 +21,7 @@ from tests.support.stack import ProductionStack, json_request, multipart_photo
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 REGISTER_SECOND_VERSION = (
-    "import tempfile; from pathlib import Path; from mlops import registry; "
+    "import tempfile; from pathlib import Path; from mlops.mlflow_store import registry; "
     "from predictions.inference import bundled_weights_path, imagenet_manifest\n"
     "with tempfile.TemporaryDirectory() as folder:\n"
     "    registry.artefact_write(Path(folder), manifest=imagenet_manifest(''), weights_file=bundled_weights_path())\n"

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import psycopg
 
-from tests.mlops.processes import BIN, PROJECT_ROOT, MlflowServer, Process, RedisServer, free_port, wait_for
+from tests.mlops.processes import BIN, PROJECT_ROOT, MlflowServer, Process, RedisServer, wait_for
+from tests.support.network import unused_port
 
 # The PostgreSQL server the stack makes its databases on (trust or password in the URL).
 SERVER_URL = os.environ.get("NUTRILEARN_STACK_PG_URL", "postgres://postgres:postgres@127.0.0.1:5432/postgres")
@@ -55,7 +56,7 @@ class ProductionStack:
         self.gunicorn_workers = gunicorn_workers
         self.celery_workers = celery_workers
         self.extra_env = extra_env or {}
-        self.web_port = free_port()
+        self.web_port = unused_port()
         self.app_db = Database("nl_stack_app")
         self.mlflow_db = Database("nl_stack_mlflow")
         self.redis = RedisServer(tmp)

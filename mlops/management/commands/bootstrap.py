@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.tracking import TrackingUnavailable, experiment_ensure
+from mlops.mlflow_store import MlflowUnavailable, experiment_ensure
 from nutrilearn.celery import broker_folders_ensure
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         broker_folders_ensure()
         try:
             experiment = experiment_ensure()
-        except TrackingUnavailable as exc:
+        except MlflowUnavailable as exc:
             raise CommandError(f"The MLflow store is not reachable: {exc}") from exc
         self.stdout.write(f"MLflow experiment id {experiment}.")
         call_command("load_food_catalogue", stdout=self.stdout)

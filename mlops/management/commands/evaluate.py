@@ -5,9 +5,8 @@ from django.core.management.base import CommandError
 
 from mlops.datasets import DatasetInvalid
 from mlops.management.base import VersionOptionCommand
-from mlops.registry import RegistryUnavailable, VersionNotFound
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import NothingToEvaluate, model_evaluate_dataset, model_evaluate_feedback
-from mlops.tracking import TrackingRejected, TrackingUnavailable
 from predictions.inference import ModelUnavailable
 
 
@@ -33,8 +32,7 @@ class Command(VersionOptionCommand):
                 evaluation = model_evaluate_feedback(version=version)
             else:
                 evaluation = model_evaluate_dataset(dataset_dir=dataset, version=version, progress=options["verbosity"] > 0, tta=tta)
-        except (VersionNotFound, RegistryUnavailable, TrackingUnavailable, TrackingRejected, NothingToEvaluate, DatasetInvalid,
-                ModelUnavailable) as exc:
+        except (MlflowUnavailable, MlflowRejected, NothingToEvaluate, DatasetInvalid, ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             self.style.SUCCESS(

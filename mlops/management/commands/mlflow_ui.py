@@ -4,7 +4,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mlops.tracking import experiment_id
+from mlops.mlflow_store import experiment_id
 
 
 class Command(BaseCommand):

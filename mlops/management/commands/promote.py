@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
 from mlops.management.base import VersionOptionCommand
-from mlops.registry import RegistryUnavailable, VersionNotFound
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import PromotionRefused, model_promote
 
 
@@ -18,7 +18,7 @@ class Command(VersionOptionCommand):
     def handle(self, *args, version, no_check, **options):
         try:
             event = model_promote(version=version, check=not no_check)
-        except (VersionNotFound, PromotionRefused, RegistryUnavailable) as exc:
+        except (PromotionRefused, MlflowUnavailable, MlflowRejected) as exc:
             raise CommandError(str(exc)) from exc
         if event is None:
             self.stdout.write(f"Version {version} already is the champion.")

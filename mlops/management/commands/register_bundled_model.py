@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.registry import RegistryUnavailable
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import bundled_model_register
-from mlops.tracking import TrackingUnavailable
 
 
 class Command(BaseCommand):
@@ -14,7 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             ref, created = bundled_model_register()
-        except (RegistryUnavailable, TrackingUnavailable) as exc:
+        except (MlflowUnavailable, MlflowRejected) as exc:
             raise CommandError(f"The model registry is not reachable: {exc}") from exc
         if created:
             self.stdout.write(self.style.SUCCESS(f"Registered the bundled model as {ref.name} version {ref.version} (champion)."))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mlops.registry import RegistryUnavailable, VersionNotFound
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import PromotionRefused, model_rollback
 
 
@@ -10,6 +10,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             event = model_rollback()
-        except (VersionNotFound, PromotionRefused, RegistryUnavailable) as exc:
+        except (PromotionRefused, MlflowUnavailable, MlflowRejected) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(event.message))

@@ -4,9 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from mlops.datasets import DatasetInvalid
-from mlops.registry import RegistryUnavailable
+from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import model_train
-from mlops.tracking import TrackingRejected, TrackingUnavailable
 from mlops.training import TrainingConfig
 
 DEFAULTS = TrainingConfig()
@@ -96,7 +95,7 @@ class Command(BaseCommand):
             )
         except (DatasetInvalid, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        except (RegistryUnavailable, TrackingUnavailable, TrackingRejected) as exc:
+        except (MlflowUnavailable, MlflowRejected) as exc:
             raise CommandError(f"MLflow refused or is unreachable: {exc}") from exc
         report, timings = result.report, result.timings
         self.stdout.write(

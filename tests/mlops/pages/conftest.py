@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from mlops import tracking
+from tests.support.mlflow import mlflow_store_at
 from tests.support.ops_data import ops_data_make, shifted_photos_make
 
 
@@ -18,11 +18,8 @@ def fresh_cache():
 @pytest.fixture(autouse=True)
 def own_mlflow_store(settings, tmp_path, mlflow_sqlite_uri):
     """The Models and prediction pages read the registry: a throwaway store, never the project's var/."""
-    settings.MLFLOW_TRACKING_URI = mlflow_sqlite_uri
-    settings.MLFLOW_ARTIFACT_ROOT = (tmp_path / "artifacts").as_uri()
-    tracking.reset_client()
-    yield
-    tracking.reset_client()
+    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts"):
+        yield
 
 
 @pytest.fixture

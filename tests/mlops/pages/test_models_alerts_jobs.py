@@ -6,24 +6,24 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from mlops import tracking
+from mlops import mlflow_store
 from mlops.alerts import AlertAcknowledgeRefused, alert_acknowledge
 from mlops.models import Alert, AlertRule, Evaluation, JobRun
 
 pytestmark = pytest.mark.django_db
 
 
-def test_models_lists_registry_versions_with_aliases_and_compares_two_evaluation_runs(staff_client, mlflow_store, settings):
+def test_models_lists_registry_versions_with_aliases_and_compares_two_evaluation_runs(staff_client, mlflow_client, settings):
     name = settings.MLFLOW_REGISTERED_MODEL_NAME
-    mlflow_store.create_registered_model(name)
+    mlflow_client.create_registered_model(name)
     for _ in range(2):
-        mlflow_store.create_model_version(name, source="file:///nowhere", tags={"sha256": "cd" * 32, "dataset": "food-101"})
-    mlflow_store.set_registered_model_alias(name, "champion", "2")
-    experiment = tracking.experiment_id()
+        mlflow_client.create_model_version(name, source="file:///nowhere", tags={"sha256": "cd" * 32, "dataset": "food-101"})
+    mlflow_client.set_registered_model_alias(name, "champion", "2")
+    experiment = mlflow_store.experiment_id()
     for version, accuracy in (("1", 0.7), ("2", 0.8)):
-        run = mlflow_store.create_run(experiment)
+        run = mlflow_client.create_run(experiment)
         for metric in ("accuracy", "precision", "recall", "f1_score"):
-            mlflow_store.log_metric(run.info.run_id, metric, accuracy)
+            mlflow_client.log_metric(run.info.run_id, metric, accuracy)
         Evaluation.objects.create(model_name=name, model_version=version, source="dataset", accuracy=accuracy, precision=accuracy,
                                   recall=accuracy, f1_score=accuracy, sample_count=100, mlflow_run_id=run.info.run_id)  # fmt: skip
 
@@ -39,7 +39,7 @@ def test_models_lists_registry_versions_with_aliases_and_compares_two_evaluation
 
 def test_models_says_when_the_registry_cannot_be_read_and_keeps_the_database_figures(staff_client, settings, filled):
     settings.MLFLOW_TRACKING_URI = "http://127.0.0.1:9"
-    tracking.reset_client()
+    mlflow_store.reset_client()
 
     page = staff_client.get("/mlops/models/").content.decode()
 

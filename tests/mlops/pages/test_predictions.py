@@ -101,7 +101,7 @@ def test_an_unknown_food_or_cursor_is_refused_with_a_reason(staff_client):
     assert "Prediction 999999 no longer exists" in response.content.decode()
 
 
-def test_the_detail_page_shows_the_photo_top_five_feedback_statistics_and_links_both_ways(staff_client, admin_client, mlflow_store):
+def test_the_detail_page_shows_the_photo_top_five_feedback_statistics_and_links_both_ways(staff_client, admin_client, mlflow_client):
     soup = food_make("soup")
     prediction = with_photo(predictions_make(1, food=food_make("pizza"), confidence=0.93, feedback_correct=False, feedback_food=soup,
                                              brightness=0.42, image_width=1024, image_height=768, mlflow_run_id="abc123",

@@ -4,13 +4,12 @@ import time
 
 import pytest
 
-from mlops import registry
+from mlops.mlflow_store import registry
 from mlops.models import ModelEvent
 from mlops.services import bundled_model_register
 from predictions.inference import bundled_weights_path, sha256_file
 from predictions.serving import ModelHolder
-
-from .conftest import register_variant
+from tests.support.registry import register_variant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -34,10 +33,10 @@ def test_empty_registry_falls_back_to_the_bundled_model_with_the_reason(served_f
 
 
 def test_unreachable_registry_falls_back_to_the_bundled_model(served_from_registry, settings):
-    from mlops import tracking
+    from mlops import mlflow_store
 
     settings.MLFLOW_TRACKING_URI = "http://127.0.0.1:9"  # nothing listens on the discard port
-    tracking.reset_client()
+    mlflow_store.reset_client()
     started = time.perf_counter()
 
     model = served_from_registry.get()
@@ -100,7 +99,7 @@ def test_registry_recovering_after_a_fallback_brings_the_champion_in(served_from
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_watcher_thread_notices_the_alias_move_without_a_request(settings, mlflow_store, tmp_path, nudged_state_dict):
+def test_watcher_thread_notices_the_alias_move_without_a_request(settings, mlflow_client, tmp_path, nudged_state_dict):
     settings.NUTRILEARN_MODEL_SOURCE = "registry"
     settings.NUTRILEARN_MODEL_POLL_SECONDS = 0.2
     bundled_model_register()

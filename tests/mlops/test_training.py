@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from mlops import registry
 from mlops.datasets import dataset_scan
+from mlops.mlflow_store import registry
 from mlops.models import Evaluation
 from mlops.services import bundled_model_register
 from mlops.training import TrainingConfig, train
 from predictions.models import Food
 
-from ..shapes import SHAPES, shape_image, write_shapes_dataset
+from .shapes import SHAPES, shape_image, write_shapes_dataset
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -36,7 +36,7 @@ def predict(client) -> dict:
 
 
 @pytest.mark.slow
-def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_registry, mlflow_store, tmp_path, client):
+def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_registry, mlflow_client, tmp_path, client):
     dataset = write_shapes_dataset(tmp_path / "shapes", per_class=30, size=64)
     bundled_model_register()
     assert predict(client)["model"]["version"] == "1"
@@ -47,12 +47,12 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     challenger = registry.alias_resolve("challenger")
     assert challenger.version == "2"
     assert "Registered food-classifier version 2 with alias challenger" in output.getvalue()
-    run = mlflow_store.get_run(challenger.run_id)
+    run = mlflow_client.get_run(challenger.run_id)
     assert run.data.tags["run_type"] == "training"
     assert run.data.metrics["accuracy"] >= 0.75  # chance is 0.25
     assert {"precision", "recall", "f1_score", "probe_accuracy", "precision_red_disc"} <= set(run.data.metrics)
-    assert [point.step for point in mlflow_store.get_metric_history(run.info.run_id, "test_accuracy")] == [1, 2, 3]
-    logged = {artifact.path for artifact in mlflow_store.list_artifacts(run.info.run_id)}
+    assert [point.step for point in mlflow_client.get_metric_history(run.info.run_id, "test_accuracy")] == [1, 2, 3]
+    logged = {artifact.path for artifact in mlflow_client.list_artifacts(run.info.run_id)}
     assert {"confusion_matrix.png", "per_class_metrics.json", "model"} <= logged
     shapes = Food.objects.filter(key__in=list(SHAPES))
     assert shapes.count() == 4 and not any(food.has_nutrition for food in shapes)
@@ -68,7 +68,7 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     assert (evaluation.model_version, evaluation.sample_count) == ("2", 120)
     assert evaluation.accuracy >= 0.75
     assert evaluation.details["tta"] is True  # each photo and its mirror image, averaged
-    evaluation_run = mlflow_store.get_run(evaluation.mlflow_run_id)
+    evaluation_run = mlflow_client.get_run(evaluation.mlflow_run_id)
     assert evaluation_run.data.tags["run_type"] == "evaluation"
     assert evaluation_run.data.tags["model_version"] == "2"
     assert {"accuracy", "precision", "recall", "f1_score"} <= set(evaluation_run.data.metrics)
@@ -106,8 +106,8 @@ def test_a_tiny_time_budget_cuts_views_and_epochs(tmp_path, bundled_state_dict):
     assert any("instead of 4" in line for line in said) and any("instead of 5" in line for line in said)
 
 
-def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_store):
-    from ..factories import food_make, predictions_make
+def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_client):
+    from .factories import food_make, predictions_make
 
     pizza, sushi = food_make("pizza"), food_make("sushi")
     predictions_make(3, food=pizza, model_version="1", feedback_correct=True)
@@ -117,14 +117,14 @@ def test_evaluate_on_feedback_logs_the_four_metrics(mlflow_store):
 
     evaluation = Evaluation.objects.get(source="feedback")
     assert (evaluation.accuracy, evaluation.sample_count) == (0.75, 4)
-    metrics = mlflow_store.get_run(evaluation.mlflow_run_id).data.metrics
+    metrics = mlflow_client.get_run(evaluation.mlflow_run_id).data.metrics
     assert {name: metrics[name] for name in ("accuracy", "precision", "recall", "f1_score")} == {
         "accuracy": 0.75, "precision": evaluation.precision, "recall": evaluation.recall, "f1_score": evaluation.f1_score,
     }
 
 
-def test_feedback_performance_in_the_api_agrees_with_evaluate_on_feedback(mlflow_store, staff_client):
-    from ..factories import food_make, predictions_make
+def test_feedback_performance_in_the_api_agrees_with_evaluate_on_feedback(mlflow_client, staff_client):
+    from .factories import food_make, predictions_make
 
     pizza, salad, sushi = food_make("pizza"), food_make("salad"), food_make("sushi")
     predictions_make(3, food=pizza, feedback_correct=True)

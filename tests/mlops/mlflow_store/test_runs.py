@@ -2,10 +2,9 @@
 
 import pytest
 
-from mlops import runs
+from mlops.mlflow_store import MlflowRejected, runs
 from mlops.models import Evaluation
 from mlops.services import evaluation_record
-from mlops.tracking import TrackingRejected
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -18,7 +17,7 @@ def logged_run(metrics: dict, params: dict | None = None, *, run_type: str = "tr
     return run_id
 
 
-def test_comparison_says_which_run_is_better_metric_by_metric(mlflow_store):
+def test_comparison_says_which_run_is_better_metric_by_metric(mlflow_client):
     older = logged_run({"accuracy": 0.70, "f1_score": 0.68, "train_loss": 0.9, "probe_accuracy": 0.6}, {"epochs": "4"})
     newer = logged_run({"accuracy": 0.82, "f1_score": 0.80, "train_loss": 0.5}, {"epochs": "8"})
 
@@ -32,14 +31,14 @@ def test_comparison_says_which_run_is_better_metric_by_metric(mlflow_store):
     assert comparison["run_a"]["run_id"] == older
 
 
-def test_comparing_an_unknown_run_is_rejected(mlflow_store):
+def test_comparing_an_unknown_run_is_rejected(mlflow_client):
     known = logged_run({"accuracy": 0.5})
 
-    with pytest.raises(TrackingRejected):
+    with pytest.raises(MlflowRejected):
         runs.compare_models(known, "0" * 32)
 
 
-def test_metric_history_lists_runs_with_that_metric_oldest_first(mlflow_store):
+def test_metric_history_lists_runs_with_that_metric_oldest_first(mlflow_client):
     logged_run({"accuracy": 0.5})
     logged_run({"latency": 0.2})
     logged_run({"accuracy": 0.7})
@@ -51,13 +50,13 @@ def test_metric_history_lists_runs_with_that_metric_oldest_first(mlflow_store):
     assert history[0]["run_type"] == "training" and history[0]["model_version"] == "7"
 
 
-def test_evaluation_record_writes_the_row_and_an_evaluation_run(mlflow_store):
+def test_evaluation_record_writes_the_row_and_an_evaluation_run(mlflow_client):
     evaluation = evaluation_record(
         model_name="food-classifier", model_version="3", source=Evaluation.Source.MANUAL,
         accuracy=0.8, precision=0.7, recall=0.6, f1_score=0.65, sample_count=40, details={"note": "by hand"},
     )
 
-    run = mlflow_store.get_run(evaluation.mlflow_run_id)
+    run = mlflow_client.get_run(evaluation.mlflow_run_id)
     assert run.data.tags["run_type"] == "evaluation" and run.data.tags["model_version"] == "3"
     assert {key: run.data.metrics[key] for key in ("accuracy", "precision", "recall", "f1_score")} == {
         "accuracy": 0.8, "precision": 0.7, "recall": 0.6, "f1_score": 0.65,

@@ -5,7 +5,7 @@ import pytest
 from mlops.classification_metrics import classification_report, confusion_matrix_figure
 from mlops.datasets import DatasetInvalid, dataset_scan, evaluation_samples
 
-from ..shapes import write_shapes_dataset
+from .shapes import write_shapes_dataset
 
 
 def test_report_computes_accuracy_and_macro_scores_by_hand():

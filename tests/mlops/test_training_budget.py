@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from mlops.training import TimeBudget
 
-from ..shapes import write_shapes_dataset
+from .shapes import write_shapes_dataset
 
 
 class Clock:

@@ -72,7 +72,7 @@ def staff_token(transactional_db) -> str:
 
 
 @pytest.fixture
-def champion(transactional_db, mlflow_store, catalogue):
+def champion(transactional_db, mlflow_client, catalogue):
     """The bundled model registered as version 1 with alias champion, in the store the server will use."""
     ref, _ = bundled_model_register()
     return ref

@@ -1,17 +1,19 @@
-"""Serving that follows a real, throwaway MLflow store (``mlflow_store``, tests/conftest.py), and weights to register in it."""
+"""Serving that follows a real, throwaway MLflow store (``mlflow_client``), and weights to register in it.
+
+The fixtures are made available to every test by tests/conftest.py."""
 
 from pathlib import Path
 
 import pytest
 import torch
 
-from mlops import registry
+from mlops.mlflow_store import registry
 from predictions.inference import bundled_weights_path, imagenet_manifest, load_state_dict
 from predictions.serving import holder
 
 
 @pytest.fixture
-def served_from_registry(settings, mlflow_store):
+def served_from_registry(settings, mlflow_client):
     """The process's model holder following the registry; the alias is checked only when a test calls refresh()."""
     settings.NUTRILEARN_MODEL_SOURCE = "registry"
     settings.NUTRILEARN_MODEL_POLL_SECONDS = 0

@@ -4,32 +4,29 @@ A version's artefact is a folder ``model/`` with the weights (a state_dict as
 safetensors or a torch file) and ``manifest.json`` (``predictions.inference.Manifest``);
 the version carries the weights' sha256 as tag ``sha256``. Downloads are cached under
 ``NUTRILEARN_MODEL_CACHE_DIR/<sha256>/`` and checked against that digest before any
-weights are read. MLflow is reached only through ``mlops.tracking.get_client()``.
+weights are read. Errors are translated once, by ``errors.mlflow_errors``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow.artifacts
-import requests
-import sqlalchemy.exc
 from django.conf import settings
 from mlflow.exceptions import MlflowException
 from safetensors.torch import save_file
 
 from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, WeightsMissing, sha256_file
 
-from .tracking import experiment_id, get_client
+from .client import experiment_id, get_client
+from .errors import MlflowNotFound, mlflow_errors
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +35,6 @@ CHALLENGER = "challenger"
 ARTEFACT_PATH = "model"
 MANIFEST_FILE = "manifest.json"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
-
-
-class RegistryUnavailable(Exception):
-    """The registry cannot be reached or refused the call."""
-
-
-class VersionNotFound(LookupError):
-    """No such registered model, version or alias."""
 
 
 @dataclass(frozen=True)
@@ -101,19 +90,6 @@ def artefact_read(directory: Path) -> tuple[Manifest, Path]:
 # --- talking to the registry --------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _registry_call(what: str) -> Iterator[None]:
-    """Translate MLflow's and its transports' errors into the two named errors of this module."""
-    try:
-        yield
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise VersionNotFound(f"{what}: {exc.message}") from exc
-        raise RegistryUnavailable(f"{what}: {exc.message}") from exc
-    except (OSError, requests.RequestException, sqlalchemy.exc.SQLAlchemyError) as exc:
-        raise RegistryUnavailable(f"{what}: {exc}") from exc
-
-
 def _ref(model_version) -> VersionRef:
     return VersionRef(
         name=model_version.name,
@@ -130,7 +106,7 @@ def _ref(model_version) -> VersionRef:
 def registered_model_ensure() -> None:
     """Create the registered model if missing; safe when two processes do it at once."""
     client = get_client()
-    with _registry_call("create registered model"):
+    with mlflow_errors("create registered model"):
         try:
             client.get_registered_model(model_name())
         except MlflowException as exc:
@@ -146,31 +122,31 @@ def registered_model_ensure() -> None:
 def aliases_get() -> dict[str, str]:
     """Alias -> version of the registered model; empty when it does not exist yet."""
     try:
-        with _registry_call("read registered model"):
+        with mlflow_errors("read registered model"):
             registered = get_client().get_registered_model(model_name())
-    except VersionNotFound:
+    except MlflowNotFound:
         return {}
     return {alias: str(version) for alias, version in (registered.aliases or {}).items()}
 
 
 def alias_resolve(alias: str) -> VersionRef:
-    """The version an alias points to; VersionNotFound when the alias is not set."""
+    """The version an alias points to; MlflowNotFound when the alias is not set."""
     version = aliases_get().get(alias)
     if version is None:
-        raise VersionNotFound(f"alias {alias!r} of {model_name()} is not set")
+        raise MlflowNotFound(f"alias {alias!r} of {model_name()} is not set")
     return version_get(version)
 
 
 def version_get(version: str | int, *, name: str | None = None) -> VersionRef:
-    """A version of the registered model (or of the registered model ``name``); VersionNotFound when there is none."""
+    """A version of the registered model (or of the registered model ``name``); MlflowNotFound when there is none."""
     name = name or model_name()
-    with _registry_call(f"read {name} version {version}"):
+    with mlflow_errors(f"read {name} version {version}"):
         return _ref(get_client().get_model_version(name, str(version)))
 
 
 def versions_list() -> list[VersionRef]:
     """All versions of the registered model, newest first."""
-    with _registry_call(f"list versions of {model_name()}"):
+    with mlflow_errors(f"list versions of {model_name()}"):
         found = get_client().search_model_versions(f"name = '{model_name()}'")
     return sorted((_ref(mv) for mv in found), key=lambda ref: int(ref.version), reverse=True)
 
@@ -185,7 +161,7 @@ def version_register(
         raise WeightsCorrupt("artefact weights do not match their manifest's sha256")
     registered_model_ensure()
     client = get_client()
-    with _registry_call("register model version"):
+    with mlflow_errors("register model version"):
         own_run = run_id is None
         if own_run:
             run_id = client.create_run(experiment_id(), run_name=run_name, tags={"run_type": "registration"}).info.run_id
@@ -205,27 +181,27 @@ def version_register(
 
 
 def alias_set(alias: str, version: str | int) -> None:
-    with _registry_call(f"set alias {alias}"):
+    with mlflow_errors(f"set alias {alias}"):
         get_client().set_registered_model_alias(model_name(), alias, str(version))
 
 
 def alias_delete(alias: str) -> None:
-    with _registry_call(f"delete alias {alias}"):
+    with mlflow_errors(f"delete alias {alias}"):
         get_client().delete_registered_model_alias(model_name(), alias)
 
 
 def registered_model_tag_get(key: str) -> str | None:
-    with _registry_call("read registered model"):
+    with mlflow_errors("read registered model"):
         return get_client().get_registered_model(model_name()).tags.get(key)
 
 
 def registered_model_tag_set(key: str, value: str) -> None:
-    with _registry_call("tag registered model"):
+    with mlflow_errors("tag registered model"):
         get_client().set_registered_model_tag(model_name(), key, value)
 
 
 def version_tags_set(version: str | int, tags: dict) -> None:
-    with _registry_call(f"tag version {version}"):
+    with mlflow_errors(f"tag version {version}"):
         for key, value in tags.items():
             get_client().set_model_version_tag(model_name(), str(version), key, str(value))
 
@@ -251,7 +227,7 @@ def artefact_fetch(ref: VersionRef) -> Path:
     cache_dir().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=cache_dir()))
     try:
-        with _registry_call(f"download version {ref.version}"):
+        with mlflow_errors(f"download version {ref.version}"):
             downloaded = mlflow.artifacts.download_artifacts(
                 artifact_uri=ref.source, dst_path=str(staging), tracking_uri=settings.MLFLOW_TRACKING_URI
             )

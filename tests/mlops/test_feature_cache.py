@@ -19,7 +19,7 @@ from mlops.feature_cache import (
 from mlops.lite_network import SplitNetwork, folded_copy, unfold_into
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, build_efficientnet_lite0
 
-from ..shapes import SHAPES, shape_image
+from .shapes import SHAPES, shape_image
 
 CUT = 12
 RECIPE = ViewRecipe(image_size=64, resize_size=73)

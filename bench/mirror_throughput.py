@@ -102,10 +102,10 @@ def fill(count: int) -> None:
 
 
 def measure_mirror_rate(count: int) -> tuple[float, dict]:
-    from mlops import mirror, tracking
+    from mlops import mirror, mlflow_store
     from predictions.models import Prediction
 
-    tracking.experiment_id()  # create the store and experiment before the clock starts
+    mlflow_store.experiment_id()  # create the store and experiment before the clock starts
     started, cpu_started = time.perf_counter(), time.process_time()
     report = mirror.mirror_pending(max_seconds=3600)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -19,7 +19,7 @@ class WindowQuery(serializers.Serializer):
         required=False, help_text="Only data created before this time (ISO 8601 date-time or date); must be after start."
     )
     model_version = serializers.RegexField(
-        r"^[\w.\-]+$", required=False, max_length=50, help_text="Only this model version (letters, digits, '.', '_', '-')."
+        r"^[A-Za-z0-9_.\-]+$", required=False, max_length=50, help_text="Only this model version (ASCII letters, digits, '.', '_', '-')."
     )
 
     def validate(self, attrs):

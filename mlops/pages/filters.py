@@ -12,7 +12,7 @@ from django.utils import timezone
 DAY_CHOICES = (1, 7, 30, 90)
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
-VERSION_PATTERN = re.compile(r"^[\w.\-]{1,50}$")
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
 
 
 class FilterInvalid(ValueError):

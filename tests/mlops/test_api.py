@@ -347,3 +347,11 @@ def test_a_staff_token_is_accepted_without_a_session(client, db):
     response = client.get(API + "monitoring/predictions", HTTP_AUTHORIZATION=f"Token {token.key}")
 
     assert response.status_code == 200
+
+
+def test_a_model_version_outside_ascii_letters_digits_and_dot_dash_underscore_is_a_400(staff_client):
+    # Found by Schemathesis: Python's \w accepted letters of any script while the schema's pattern does not.
+    response = staff_client.get("/api/v1/mlops/monitoring/health", {"model_version": "갩J"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"

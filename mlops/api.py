@@ -1,4 +1,11 @@
-"""The monitoring JSON API under /api/v1/mlops/: the original design's endpoints, staff only.
+"""The monitoring JSON API under /api/v1/mlops/, staff only.
+
+Compatibility contract: the paths, query parameters and {"status": "success", ...} envelopes
+of the first NutriLearn dashboard's API are kept, so its clients keep working; fields may be
+added, none removed (the contract tests in tests/mlops/test_api*.py and
+tests/mlops/test_original_dashboard_contract.py hold it). Where a path's name no longer says
+what it does (``register-model`` records an evaluation; ``runs?run_type=prediction|serving``
+reads database rows), the path stays for those clients and the code is named for what it does.
 
 Views validate the query, call one selector or service and wrap the result in the
 {"status": "success", ...} envelope. Errors use the project's error envelope: bad
@@ -171,6 +178,13 @@ class ExperimentsView(MonitoringView):
 
 
 class RunsView(MonitoringView):
+    """MLflow runs of one run type (training, evaluation, drift), newest first.
+
+    ``run_type=prediction`` (and ``serving``) answers from the database, not from MLflow: the
+    most recent predictions, each shaped like the per-prediction runs of the compatibility
+    contract and carrying the id of the serving run it was mirrored into.
+    """
+
     query_class = RunsQuery
 
     @extend_schema(tags=TAG, parameters=[RunsQuery], responses={200: RunsEnvelope, **TRACKING_ERRORS}, summary="Recent runs or predictions")
@@ -213,8 +227,11 @@ class ModelVersionsView(MonitoringView):
         return success(model_versions=versions, total=len(versions))
 
 
-class RegisterModelView(MonitoringView):
-    """Record an evaluation of a model version (a row and an MLflow evaluation run)."""
+class EvaluationRecordView(MonitoringView):
+    """Record an evaluation of a registered model version (a row and an MLflow evaluation run).
+
+    Served at ``register-model`` for the compatibility contract: it registers no model.
+    """
 
     parser_classes = [JSONParser, FormParser]
 
@@ -297,7 +314,9 @@ class PerformanceView(MonitoringView):
 
 
 class DriftView(MonitoringView):
-    """The seed's drift summary over a stored drift report: reused when one covers nearly the same windows, else computed now.
+    """The drift summary of the compatibility contract, over a stored drift report.
+
+    A stored report is reused when one covers nearly the same windows, else one is computed now.
 
     Computing reads the food counts of both windows and a sample of their rows (seconds at
     a million rows); the periodic drift task keeps a current report for the default windows.

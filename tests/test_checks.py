@@ -28,3 +28,11 @@ def test_production_on_embedded_defaults_warns(settings):
 
 def test_default_test_configuration_has_no_errors():
     assert not {i for i in check_ids() if i.startswith("nutrilearn.E")}
+
+
+def test_a_throttle_rate_drf_cannot_parse_is_an_error_that_names_the_setting(settings):
+    settings.NUTRILEARN_DRIFT_COMPUTE_RATE = "30 per hour"
+
+    [problem] = [message for message in run_checks() if message.id == "nutrilearn.E005"]
+    assert "NUTRILEARN_DRIFT_COMPUTE_RATE" in problem.msg
+    assert "'30 per hour'" in problem.msg

@@ -300,30 +300,49 @@ class MirrorReport:
     rejected: int = 0
     windows: int = 0
     more_pending: bool = False
+    waiting_for_mlflow: bool = False
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+# After MLflow could not be reached, this process leaves the pending predictions alone for
+# NUTRILEARN_MIRROR_BACKOFF_SECONDS. An attempt claims, prepares and releases the whole backlog,
+# and a mirror task is published after every upload: trying each of them costs work that grows
+# with the outage, on the cores and the database the uploads need. The sweeper and the next
+# uploads publish the task that tries again.
+mlflow_breaker = Breaker()
+
+
 def mirror_pending(*, max_seconds: float | None = None, batch_size: int | None = None) -> MirrorReport:
     """Mirror batches until nothing is pending or the time budget is spent, then log finished windows' aggregates.
 
-    Idempotent; raises MlflowUnavailable when MLflow cannot be reached (nothing is lost).
+    Idempotent; raises MlflowUnavailable when MLflow cannot be reached (nothing is lost), after which
+    calls in this process return at once (``waiting_for_mlflow``) for NUTRILEARN_MIRROR_BACKOFF_SECONDS.
     """
+    report = MirrorReport()
+    if mlflow_breaker.is_open():
+        report.waiting_for_mlflow = True
+        return report
     budget = settings.NUTRILEARN_MIRROR_TASK_SECONDS if max_seconds is None else max_seconds
     deadline = time.monotonic() + budget
-    report = MirrorReport()
-    while True:
-        outcome = predictions_mirror_batch(limit=batch_size)
-        if outcome is None:
-            break
-        report.batches += 1
-        report.mirrored += outcome.mirrored
-        report.rejected += outcome.rejected
-        if time.monotonic() >= deadline:
-            report.more_pending = _claimable(timezone.now()).exists()
-            break
-    report.windows = serving_windows_close()
+    try:
+        while True:
+            outcome = predictions_mirror_batch(limit=batch_size)
+            if outcome is None:
+                break
+            report.batches += 1
+            report.mirrored += outcome.mirrored
+            report.rejected += outcome.rejected
+            if time.monotonic() >= deadline:
+                report.more_pending = _claimable(timezone.now()).exists()
+                break
+        report.windows = serving_windows_close()
+    except MlflowUnavailable as exc:
+        seconds = settings.NUTRILEARN_MIRROR_BACKOFF_SECONDS
+        if mlflow_breaker.open(seconds=seconds):
+            logger.warning("MLflow unreachable: this worker leaves pending predictions alone for %g s: %s", seconds, exc)
+        raise
     return report
 
 

@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 def mirror_pending_predictions() -> dict:
     """Mirror every pending prediction into MLflow in batches; idempotent, takes no ids (it claims rows).
 
-    MLflow or the database unreachable: retried with backoff, then left to the sweeper; nothing is lost.
+    The database unreachable: retried with backoff, then left to the sweeper; nothing is lost. MLflow
+    unreachable: this worker then leaves the backlog alone for NUTRILEARN_MIRROR_BACKOFF_SECONDS (tasks in
+    that time, retries included, return at once); the sweeper or the next upload publishes the next attempt.
     Starting empties the "mirror task waiting" mark first, so an upload committed from now on publishes again.
     """
     mirror.mirror_schedule_clear()

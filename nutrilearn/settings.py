@@ -184,6 +184,9 @@ STORAGES = {
 # before decoding. Django's own cap on the number of files is kept above one so
 # that the API can answer "send one image" instead of a bare 400.
 NUTRILEARN_MAX_UPLOAD_BYTES = envint("NUTRILEARN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# The whole upload body must reach the app within this many seconds (408 after): gunicorn itself
+# would wait forever for a client that trickles its body. Behind a buffering proxy the body arrives at once.
+NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS = envfloat("NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS", 60.0)
 NUTRILEARN_MAX_PIXELS = envint("NUTRILEARN_MAX_PIXELS", 40_000_000)
 NUTRILEARN_MIN_SIDE = envint("NUTRILEARN_MIN_SIDE", 32)
 NUTRILEARN_MAX_SIDE = envint("NUTRILEARN_MAX_SIDE", 12_000)
@@ -329,6 +332,9 @@ NUTRILEARN_MIRROR_WINDOW_SECONDS = envint("NUTRILEARN_MIRROR_WINDOW_SECONDS", 60
 # A published mirror task not started after this long is taken as lost, and the next upload or the
 # sweeper publishes another (at most one mirror task waits in the queue otherwise).
 NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = envfloat("NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS", 60.0)
+# After MLflow could not be reached, a worker process leaves pending predictions alone for this long
+# (later mirror tasks return at once; the sweeper or the next upload brings the next attempt).
+NUTRILEARN_MIRROR_BACKOFF_SECONDS = envfloat("NUTRILEARN_MIRROR_BACKOFF_SECONDS", 30.0)
 # After the broker fails to take a message, uploads skip publishing for this long (the sweeper catches up).
 NUTRILEARN_ENQUEUE_BACKOFF_SECONDS = envfloat("NUTRILEARN_ENQUEUE_BACKOFF_SECONDS", 30.0)
 

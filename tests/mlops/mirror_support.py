@@ -78,6 +78,10 @@ class TcpServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self._listener.getsockname()[1]}/0"
 
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
     def _accept(self) -> None:
         while not self._stop.is_set():
             try:

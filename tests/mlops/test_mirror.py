@@ -487,3 +487,35 @@ def test_window_aggregates_mlflow_refuses_are_recorded_as_a_failed_job_without_b
     assert failure.status == JobRun.Status.FAILED
     assert "INVALID_PARAMETER_VALUE" in failure.error
     assert ServingRun.objects.get().aggregates_complete is True
+
+
+# MLflow down: the backlog is left alone for a while instead of being claimed and released by every task.
+
+
+@pytest.mark.django_db
+def test_with_mlflow_down_a_worker_tries_once_then_leaves_the_backlog_alone_until_the_backoff_is_over(settings, tmp_path):
+    predictions_make(5, mirrored=False)
+    with TcpServer(hang_up=True) as mlflow_server, mlflow_store_at(settings, mlflow_server.http_url, tmp_path / "artifacts"):
+        tasks.mirror_pending_predictions.apply()  # one upload's task, its Celery retries included
+        after_first_task = mlflow_server.connections
+        later = [tasks.mirror_pending_predictions.apply().get() for _ in range(20)]  # the next uploads' tasks
+        after_later_tasks = mlflow_server.connections
+
+    assert after_first_task > 0
+    assert after_later_tasks == after_first_task
+    assert {report["waiting_for_mlflow"] for report in later} == {True}
+    rows = Prediction.objects.all()
+    assert {(row.mirrored_at, row.mirror_claimed_at, row.mirror_attempts) for row in rows} == {(None, None, 0)}
+    assert JobRun.objects.filter(name=Job.MIRROR_BATCH).count() == 1
+
+
+@pytest.mark.django_db
+def test_once_the_mlflow_backoff_is_over_the_next_task_mirrors_the_backlog(settings, tmp_path, mlflow_sqlite_uri):
+    predictions_make(5, mirrored=False)
+    with mlflow_store_at(settings, f"http://127.0.0.1:{unused_port()}", tmp_path / "down"):
+        tasks.mirror_pending_predictions.apply()
+    with mlflow_store_at(settings, mlflow_sqlite_uri, tmp_path / "artifacts"):  # back, and the backoff forgotten
+        report = tasks.mirror_pending_predictions.apply().get()
+
+    assert report["mirrored"] == 5
+    assert Prediction.objects.filter(mirrored_at__isnull=True).count() == 0

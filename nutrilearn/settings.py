@@ -185,8 +185,9 @@ STORAGES = {
 # that the API can answer "send one image" instead of a bare 400.
 NUTRILEARN_MAX_UPLOAD_BYTES = envint("NUTRILEARN_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # The whole upload body must reach the app within this many seconds (408 after): gunicorn itself
-# would wait forever for a client that trickles its body. Behind a buffering proxy the body arrives at once.
-NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS = envfloat("NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS", 60.0)
+# would wait forever for a client that trickles its body. Below GUNICORN_TIMEOUT (60), so that a sync
+# worker answers rather than being killed. Behind a buffering proxy the body arrives at once.
+NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS = envfloat("NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS", 30.0)
 NUTRILEARN_MAX_PIXELS = envint("NUTRILEARN_MAX_PIXELS", 40_000_000)
 NUTRILEARN_MIN_SIDE = envint("NUTRILEARN_MIN_SIDE", 32)
 NUTRILEARN_MAX_SIDE = envint("NUTRILEARN_MAX_SIDE", 12_000)

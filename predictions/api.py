@@ -75,10 +75,15 @@ class PredictView(APIView):
                     "too_many_fields": "more form fields than Django accepts",
                     "malformed_upload": "the body is not valid multipart form data",
                     "parse_error": "the body cannot be parsed",
+                    "incomplete_upload": "the connection failed before the whole body arrived",
                 },
             ),
             **BAD_TOKEN,
             403: error_response("PredictForbiddenError", PERMISSION_DENIED),
+            408: error_response(
+                "PredictTimeoutError",
+                {"request_timeout": "the body did not arrive within NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS (30) of the request"},
+            ),
             411: error_response("PredictLengthRequiredError", {"length_required": "a chunked body the server cannot delimit"}),
             413: error_response(
                 "PredictTooLargeError",

@@ -7,9 +7,12 @@ monitoring API, and a promotion reaches both gunicorn workers without a restart.
 from __future__ import annotations
 
 import io
+import select
+import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -19,6 +22,8 @@ from tests.mlops.processes import wait_for
 from tests.support.stack import ProductionStack, json_request, multipart_photo
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+BODY_TIMEOUT_SECONDS = 3
 
 REGISTER_SECOND_VERSION = (
     "import tempfile; from pathlib import Path; from mlops.mlflow_store import registry; "
@@ -32,7 +37,8 @@ REGISTER_SECOND_VERSION = (
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    stack = ProductionStack(tmp_path_factory.mktemp("stack"), extra_env={"NUTRILEARN_PREDICT_RATE": "100000/minute"})
+    extra_env = {"NUTRILEARN_PREDICT_RATE": "100000/minute", "NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS)}
+    stack = ProductionStack(tmp_path_factory.mktemp("stack"), extra_env=extra_env)
     try:
         stack.start()
     except Exception:
@@ -99,3 +105,56 @@ def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coff
     wait_for(both_workers_serve_the_new_version, timeout=120, interval=1, what=f"both gunicorn workers serving version {version}")
 
     assert sorted(versions_by_pid.values()) == [version, version]
+
+
+def trickle_upload(stack: ProductionStack, photo: bytes, *, byte_every: float = 0.25, give_up_after: float = 60) -> tuple[bytes, int, int]:
+    """Send an upload's headers and first bytes, then one byte every ``byte_every`` seconds until the server answers or closes.
+
+    Returns (what the server sent, body bytes sent, body length).
+    """
+    body, content_type = multipart_photo(photo)
+    host, port = stack.url.removeprefix("http://").split(":")
+    head = (
+        f"POST /api/v1/predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head + body[:200])
+        sent = 200
+        started = time.monotonic()
+        while sent < len(body) and time.monotonic() - started < give_up_after:
+            readable, _, _ = select.select([connection], [], [], byte_every)
+            if readable:
+                break
+            try:
+                connection.sendall(body[sent : sent + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += 1
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return answer, sent, len(body)
+
+
+def stored_photos(stack: ProductionStack) -> list[Path]:
+    return [path for path in (stack.tmp / "media").rglob("*") if path.is_file()]
+
+
+def test_clients_trickling_their_uploads_get_408_and_the_next_upload_is_served(stack, coffee_png):
+    photo = jpeg(coffee_png)
+    photos_before = stored_photos(stack)
+    slots = stack.gunicorn_workers * 2  # GUNICORN_THREADS of the stack: every request thread it has
+
+    with ThreadPoolExecutor(slots) as pool:
+        trickled = list(pool.map(lambda _: trickle_upload(stack, photo), range(slots)))
+    status, body = predict(stack, photo)
+
+    for answer, sent, length in trickled:
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+        assert b'"request_timeout"' in answer
+        assert sent < length  # answered while the body was still on its way
+    assert stored_photos(stack) == photos_before
+    assert status == 201, body

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,26 +144,33 @@ def upload_body_check(request) -> tuple[ImageRejected | None, int | None]:
         return ImageRejected("unsupported_media_type", f"Send the photo as multipart/form-data (this request is {sent}).", 415), size
     if size is not None and size > limit:
         return ImageRejected("file_too_large", f"The upload is {size / _MB:.1f} MB; the limit is {max_bytes / _MB:.0f} MB.", 413), size
-    deadline = BodyDeadline.for_request(request)
+    deadline = BodyDeadline.start(request)
+    try:
+        refusal, size = _body_parse(request, size=size, limit=limit)
+    finally:
+        deadline.stop()
+    if deadline.expired:
+        seconds = settings.NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS
+        return ImageRejected("request_timeout", f"The upload did not arrive within {seconds:g} seconds: send it again.", 408), size
+    return refusal, size
+
+
+def _body_parse(request, *, size: int | None, limit: int) -> tuple[ImageRejected | None, int | None]:
+    max_bytes = settings.NUTRILEARN_MAX_UPLOAD_BYTES
     try:
         if size is None and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             if not request.META.get("wsgi.input_terminated"):
                 # Without a length, Django would read nothing and answer "no photo".
                 message = "Send the photo with a Content-Length header: this server cannot read chunked uploads."
                 return ImageRejected("length_required", message, 411), None
-            body = _read_at_most(deadline.wrap(request.META["wsgi.input"]), limit)
+            body = _read_at_most(request.META["wsgi.input"], limit)
             if body is None:
                 return ImageRejected("file_too_large", f"The upload is over the {max_bytes / _MB:.0f} MB limit.", 413), None
             size = len(body)
             request.META["CONTENT_LENGTH"] = str(size)
             request._stream = LimitedStream(io.BytesIO(body), size)  # Django reads the body from here
-        else:
-            request._stream = deadline.wrap(request._stream)
         request.FILES  # noqa: B018  (parsed once: the CSRF check and the view reuse it)
-    except (UnreadablePostError, TimeoutError) as exc:
-        if deadline.expired():
-            seconds = settings.NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS
-            return ImageRejected("request_timeout", f"The upload did not arrive within {seconds:g} seconds: send it again.", 408), size
+    except UnreadablePostError as exc:
         return ImageRejected("incomplete_upload", f"The upload could not be read to its end: {exc}"), size
     except TooManyFilesSent:
         return ImageRejected("too_many_files", "Send one photo per request."), size
@@ -172,62 +181,43 @@ def upload_body_check(request) -> tuple[ImageRejected | None, int | None]:
         return ImageRejected("request_too_large", f"Form fields other than the photo may hold {allowed:.1f} MB at most.", 413), size
     except MultiPartParserError as exc:
         return ImageRejected("malformed_upload", f"The upload is not valid multipart form data: {exc}"), size
-    finally:
-        deadline.disarm()
     return None, size
 
 
 class BodyDeadline:
     """The whole upload body must arrive within NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS of the request reaching the app.
 
-    Gunicorn reads a body on a blocking socket with no time limit, and its worker timeout does not
-    fire while a thread waits on a client: a client sending a byte now and then would hold a request
-    thread for as long as it likes. Each read here is given the time left as the socket's timeout.
+    Gunicorn reads a body on a blocking socket with no time limit (one read gathers bytes until it
+    has the size asked for, so a socket timeout per receive would not bound it), and its worker
+    timeout does not fire while a threads worker waits on a client: a client sending a byte now and
+    then would hold a request thread as long as it likes. At the deadline a timer shuts the socket
+    for reading, so the read in progress ends at once with what arrived; the answer can still be sent.
     Outside gunicorn (no ``gunicorn.socket``, as under the test client) there is no socket to bound.
     """
 
     def __init__(self, sock, seconds: float):
         self._sock = sock
-        self._deadline = time.monotonic() + seconds
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._cut) if sock is not None else None
 
     @classmethod
-    def for_request(cls, request) -> BodyDeadline:
-        return cls(request.META.get("gunicorn.socket"), settings.NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS)
+    def start(cls, request) -> BodyDeadline:
+        deadline = cls(request.META.get("gunicorn.socket"), settings.NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS)
+        if deadline._timer is not None:
+            deadline._timer.daemon = True
+            deadline._timer.start()
+        return deadline
 
-    def expired(self) -> bool:
-        return self._sock is not None and time.monotonic() >= self._deadline
+    def _cut(self) -> None:
+        self.expired = True
+        try:
+            self._sock.shutdown(socket.SHUT_RD)
+        except OSError:  # the client has gone already
+            pass
 
-    def wrap(self, stream):
-        return stream if self._sock is None else _DeadlineStream(stream, self)
-
-    def arm(self) -> None:
-        """Give the next socket read the time left; TimeoutError once none is."""
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the upload body did not arrive in time")
-        self._sock.settimeout(left)
-
-    def disarm(self) -> None:
-        """Blocking again (gunicorn's own mode), so that sending the answer is not cut short."""
-        if self._sock is not None:
-            try:
-                self._sock.settimeout(None)
-            except OSError:  # the client went away; gunicorn closes the socket
-                pass
-
-
-class _DeadlineStream:
-    def __init__(self, stream, deadline: BodyDeadline):
-        self._stream = stream
-        self._deadline = deadline
-
-    def read(self, *args):
-        self._deadline.arm()
-        return self._stream.read(*args)
-
-    def readline(self, *args):
-        self._deadline.arm()
-        return self._stream.readline(*args)
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def _declared_length(request) -> int | None:

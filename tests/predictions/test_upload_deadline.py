@@ -5,6 +5,7 @@ tests/production/test_stack.py checks the same against gunicorn itself.
 """
 
 import socket
+import threading
 
 import pytest
 
@@ -46,6 +47,33 @@ def test_an_upload_whose_body_stops_arriving_is_a_json_408_and_nothing_is_stored
     refusal = Prediction.objects.get()
     assert (refusal.status, refusal.status_code, refusal.reason_code) == (Prediction.Status.REJECTED, 408, "request_timeout")
     assert not [path for path in media_root.rglob("*") if path.is_file()]
+
+
+def test_an_upload_trickling_a_byte_at_a_time_is_cut_off_at_the_deadline(client, settings, connection):
+    settings.NUTRILEARN_UPLOAD_BODY_TIMEOUT_SECONDS = 0.5
+    server_end, client_end = connection
+    body = multipart([("image", "meal.png", b"x" * 50_000)])
+    client_end.sendall(body[:1000])
+    answered = threading.Event()
+
+    def trickle():  # a byte every 20 ms: each read of the server gets something long before the deadline
+        for offset in range(1000, len(body)):
+            if answered.wait(0.02):
+                return
+            try:
+                client_end.sendall(body[offset : offset + 1])
+            except OSError:  # the server stopped reading
+                return
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    response = post_from_socket(client, "/api/v1/predict", server_end, len(body))
+    answered.set()
+    sender.join()
+
+    assert response.status_code == 408
+    assert response.json()["error"]["code"] == "request_timeout"
+    assert Prediction.objects.get().reason_code == "request_timeout"
 
 
 def test_the_upload_form_answers_a_stalled_body_with_a_page_that_says_to_send_it_again(client, settings, connection):

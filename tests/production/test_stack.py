@@ -150,11 +150,12 @@ def test_clients_trickling_their_uploads_get_408_and_the_next_upload_is_served(s
 
     with ThreadPoolExecutor(slots) as pool:
         trickled = list(pool.map(lambda _: trickle_upload(stack, photo), range(slots)))
+    photos_after = stored_photos(stack)
     status, body = predict(stack, photo)
 
     for answer, sent, length in trickled:
         assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
         assert b'"request_timeout"' in answer
         assert sent < length  # answered while the body was still on its way
-    assert stored_photos(stack) == photos_before
+    assert photos_after == photos_before
     assert status == 201, body

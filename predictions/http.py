@@ -212,8 +212,8 @@ class BodyDeadline:
         self.expired = True
         try:
             self._sock.shutdown(socket.SHUT_RD)
-        except OSError:  # the client has gone already
-            pass
+        except OSError as exc:  # the client has gone already: the read in progress has ended by itself
+            logger.debug("upload body deadline: the socket was already closed: %s", exc)
 
     def stop(self) -> None:
         if self._timer is not None:

@@ -60,7 +60,7 @@ GRACE = timedelta(seconds=60)
 # --- writing -------------------------------------------------------------------------------------------------
 
 
-def rollups_refresh(*, now: datetime | None = None) -> dict:
+def rollups_refresh(*, now: datetime | None = None, rebuild: bool = False) -> dict:
     """Bring the rollups up to date: recompute changed days, add new predictions to the user totals. Idempotent.
 
     One transaction per day, and per batch of user totals (the watermark moves with its
@@ -68,11 +68,12 @@ def rollups_refresh(*, now: datetime | None = None) -> dict:
     whole history. Each is serialised by a row lock on the state row and reads under it, so
     concurrent refreshes cannot write stale rows. Readers use only days before
     ``complete_before``, which advances last; a refresh stopped half-way redoes its days next time.
+    ``rebuild``: recompute every day from the first prediction (after a new rollup table is added).
     """
     now = now or timezone.now()
     horizon = now - GRACE
     state, _ = RollupState.objects.get_or_create(name=STATE_NAME)
-    if state.refreshed_at is None:
+    if state.refreshed_at is None or rebuild:
         first = Prediction.objects.order_by().aggregate(first=Min("created_at"))["first"]
         days = days_between(day_of(first), day_of(now)) if first else []
     else:
@@ -154,10 +155,10 @@ def _user_totals_add(*, after_id: int, before: datetime, limit: int) -> tuple[in
     return last_id, sum(additions.values()), more
 
 
-def rollups_refresh_job() -> dict:
+def rollups_refresh_job(*, rebuild: bool = False) -> dict:
     """rollups_refresh recorded as a ``Job.ROLLUPS_REFRESH`` run (outcome and error in admin; the worker's heartbeat for health)."""
     with job_recorded(Job.ROLLUPS_REFRESH) as record:
-        outcome = rollups_refresh()
+        outcome = rollups_refresh(rebuild=rebuild)
         record.items = outcome["days"]
         record.details = {**outcome, "complete_before": outcome["complete_before"].isoformat() if outcome["complete_before"] else None}
     return record.details

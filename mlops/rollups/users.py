@@ -125,10 +125,27 @@ def user_activity_in_window(*, start: datetime | None, end: datetime | None, mod
             live = live.filter(model_version=model_version)
         for number, n in _predictions_per_user(live).items():
             pending[number] = pending.get(number, 0) + n
-    if cover.end_day is None:
-        rolled = UserDay.objects.none()
-    else:
+    per_user = pending
+    if cover.end_day is not None:
         rolled = rolled_days(UserDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
-    return _activity(rolled.values("user").annotate(n=Sum("count")), pending, key="user")
+        # One GROUP BY read whole and merged here: the window's edges name thousands of users on a busy
+        # day, too many to pass back to the database as a list.
+        per_user = dict(rolled.values("user").annotate(n=Sum("count")).values_list("user", "n"))
+        for number, n in pending.items():
+            per_user[number] = per_user.get(number, 0) + n
+    return _summary(per_user.values())
+
+
+def _summary(counts) -> dict:
+    counts = list(counts)
+    users, total = len(counts), sum(counts)
+    return {
+        "unique_users": users,
+        "predictions_per_user": {
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "avg": round(total / users, 4) if users else 0.0,
+        },
+    }

@@ -30,7 +30,9 @@ def _label_counts(feedback: QuerySet[Prediction]) -> dict:
     counts: dict = {}
     fields = ("model_version", "day", "food_id", "feedback_correct", "feedback_food_id", "feedback_text")
     groups = list(
-        feedback.annotate(day=Day("created_at")).values(*fields).annotate(count=Count("id")).order_by().values_list(*fields, "count")
+        # COUNT(*), not COUNT(id): the partial index prediction_feedback_time_idx holds every column read but the id,
+        # so PostgreSQL answers from the index alone (index-only scan) instead of visiting a heap page per answer.
+        feedback.annotate(day=Day("created_at")).values(*fields).annotate(count=Count("*")).order_by().values_list(*fields, "count")
     )
     food_ids = {food_id for group in groups for food_id in (group[2], group[4]) if food_id is not None}
     keys = dict(Food.objects.filter(pk__in=food_ids).values_list("pk", "key"))
@@ -110,7 +112,7 @@ def calibration_by_version(
         row["model_version"]: row
         for row in feedback_predictions(start=recent_start, end=recent_end, model_version=model_version)
         .values("model_version")
-        .annotate(labels=Count("id"), correct=Count("id", filter=Q(feedback_correct=True)))
+        .annotate(labels=Count("*"), correct=Count("feedback_correct", filter=Q(feedback_correct=True)))  # index-only: see _label_counts
         .order_by()
     }
     results = []

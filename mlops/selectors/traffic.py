@@ -255,7 +255,8 @@ def confidence_bins(queryset: QuerySet[Prediction], *, bins: int, extra: tuple[s
     rows = (
         queryset.annotate(bin=ConfidenceBin(F("confidence"), bins=bins))
         .values(*extra, "bin")
-        .annotate(count=Count("id"), confidence_sum=Sum("confidence"), correct=Count("id", filter=Q(feedback_correct=True)))
+        # No id read, so that feedback rows are answered from the covering index prediction_feedback_time_idx alone.
+        .annotate(count=Count("*"), confidence_sum=Sum("confidence"), correct=Count("feedback_correct", filter=Q(feedback_correct=True)))
         .order_by()
     )
     return [{**row, "bin": min(int(row["bin"]), bins - 1)} for row in rows if row["bin"] is not None]

@@ -29,7 +29,7 @@ from predictions.models import Prediction
 
 from ..jobs import Job, job_recorded
 from ..models import RollupState, UserTotal
-from .counts import FINE_BINS, confidence_fine_bins, confidence_fine_bins_by_version, counts_day_build, ok_stats_by
+from .counts import FINE_BINS, confidence_fine_bins, confidence_fine_bins_by_version, counts_day_build, ok_stats_by, ok_stats_total
 from .days import STATE_NAME, Coverage, coverage, day_of, days_between, midnight
 from .latency import latency_day_build, latency_histograms_by_day, live_latency_histogram, request_totals
 from .users import user_activity_all_time, user_activity_in_window, user_key, users_day_build
@@ -44,6 +44,7 @@ __all__ = [
     "latency_histograms_by_day",
     "live_latency_histogram",
     "ok_stats_by",
+    "ok_stats_total",
     "request_totals",
     "rollups_refresh",
     "rollups_refresh_job",

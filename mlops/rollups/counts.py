@@ -80,6 +80,14 @@ def _merge(target: dict, row: dict) -> None:
             target[field] = row[field] if target[field] is None else pick(target[field], row[field])
 
 
+def ok_stats_total(groups: dict) -> dict:
+    """The totals of ``ok_stats_by``'s groups (of any key): what ``ok_stats_by(None, ...)`` answers, without reading again."""
+    total = _empty_stats()
+    for stats in groups.values():
+        _merge(total, stats)
+    return total
+
+
 def _group_of(row: dict, key: str | None):
     if key is None:
         return None

@@ -233,7 +233,7 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
     window = {"start": start, "end": end, "model_version": model_version}
     by_food = rollups.ok_stats_by("food_id", **window)
     by_day = rollups.ok_stats_by("day", **window)
-    confidence = _confidence_statistics(rollups.ok_stats_by(None, **window))
+    confidence = _confidence_statistics(rollups.ok_stats_total(by_food))
     ranked = _food_ranking(by_food, limit=10)
     return {
         "overview": {

@@ -32,11 +32,12 @@ class Coverage:
     first_day: date | None  # None: from the beginning
     end_day: date | None  # None: the rollup answers nothing
     live: tuple[Q, ...]  # time ranges of the window outside the rolled-up days, one simple range each
+    refreshed_at: datetime | None = None  # the refresh that wrote the rolled-up days: they change only with it
 
 
 def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
     """The rolled-up days of [start, end) and the live time ranges around them (one query: the rollup state)."""
-    state = RollupState.objects.filter(name=STATE_NAME).values("complete_before").first()
+    state = RollupState.objects.filter(name=STATE_NAME).values("complete_before", "refreshed_at").first()
     complete_before = state["complete_before"] if state else None
     window = Q()
     if start is not None:
@@ -57,7 +58,7 @@ def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
         live.append(Q(created_at__gte=start, created_at__lt=midnight(first_day)))
     if end is None or end > midnight(end_day):
         live.append(Q(created_at__gte=midnight(end_day)) & (Q(created_at__lt=end) if end is not None else Q()))
-    return Coverage(first_day=first_day, end_day=end_day, live=tuple(live))
+    return Coverage(first_day=first_day, end_day=end_day, live=tuple(live), refreshed_at=state["refreshed_at"])
 
 
 def rolled_days(queryset: QuerySet, cover: Coverage) -> QuerySet:

@@ -205,3 +205,14 @@ def test_new_predictions_of_a_known_user_add_to_that_user_after_a_refresh(histor
     activity = selectors.prediction_statistics(start=None, end=None)
     assert activity["unique_users"] == 5
     assert activity["predictions_per_user"]["max"] == 30 + 5
+
+
+def test_windowed_users_read_after_a_refresh_count_what_that_refresh_wrote(history):
+    window = {"start": history - timedelta(days=8), "end": history - timedelta(days=1)}
+    rollups_refresh()
+    before = selectors.users_of(**window)["unique_users"]
+
+    predictions_make(2, at=history - timedelta(days=3), food=food_make("pizza"), session_key="backdated")
+    rollups_refresh(rebuild=True)
+
+    assert selectors.users_of(**window)["unique_users"] == before + 1

@@ -11,7 +11,7 @@ from predictions.models import Prediction
 
 from ..models import ConfidenceDay, PredictionDay
 from ..sql import ConfidenceBin, Day
-from .days import coverage, rolled_days
+from .days import coverage, rolled_cached, rolled_days
 
 FINE_BINS = 100
 
@@ -115,7 +115,12 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
         rolled = rolled_days(PredictionDay.objects.order_by().filter(status=Prediction.Status.OK), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
-        rolled_rows = rolled.values(key).annotate(**sums) if key else [rolled.aggregate(**sums)]
+        rolled_rows = rolled_cached(
+            cover,
+            f"ok-stats-{key}",
+            lambda: list(rolled.values(key).annotate(**sums)) if key else [rolled.aggregate(**sums)],
+            model_version=model_version or "",
+        )
         for row in rolled_rows:
             _merge(groups.setdefault(_group_of(row, key), _empty_stats()), row)
     live_sums = {
@@ -157,7 +162,8 @@ def confidence_fine_bins_by_version(*, start: datetime | None, end: datetime | N
         rolled = rolled_days(ConfidenceDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
-        for row in rolled.values("model_version", "bin").annotate(n=Sum("count"), total=Sum("confidence_sum")):
+        grouped = rolled.values("model_version", "bin").annotate(n=Sum("count"), total=Sum("confidence_sum"))
+        for row in rolled_cached(cover, "confidence-bins", lambda: list(grouped), model_version=model_version or ""):
             add(row["model_version"], row["bin"], row["n"], row["total"])
     # Rows without a confidence fall in bin NULL and are skipped (a "confidence IS NOT NULL" term would
     # tempt SQLite into walking the partial confidence index instead of the time index).

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from ..models import RollupState
 
 STATE_NAME = "predictions"
+# How long a read of rolled-up days stays cached; its key names the refresh that wrote them, so it is never stale.
+ROLLED_CACHE_SECONDS = 900
 
 
 def midnight(day: date) -> datetime:
@@ -67,3 +70,18 @@ def rolled_days(queryset: QuerySet, cover: Coverage) -> QuerySet:
     if cover.first_day is not None:
         queryset = queryset.filter(day__gte=cover.first_day)
     return queryset
+
+
+def rolled_cached(cover: Coverage, name: str, compute, **key):
+    """``compute()``, a read of the rolled-up days of ``cover``, cached under the refresh that wrote them.
+
+    Rolled-up days change only when a refresh rewrites them, so an auto-refreshing page reads them once per refresh.
+    ``key``: what else the read depends on (model version, bins).
+    """
+    parts = ",".join(f"{option}={value}" for option, value in sorted(key.items()))
+    cache_key = f"rollups:{name}:{cover.refreshed_at.isoformat() if cover.refreshed_at else ''}:{cover.first_day}:{cover.end_day}:{parts}"
+    value = cache.get(cache_key)
+    if value is None:
+        value = compute()
+        cache.set(cache_key, value, ROLLED_CACHE_SECONDS)
+    return value

@@ -14,7 +14,7 @@ from predictions.models import Prediction
 
 from ..models import LatencyDay, PredictionDay
 from ..sql import Day, LatencyBin
-from .days import coverage, rolled_days
+from .days import coverage, rolled_cached, rolled_days
 
 
 def latency_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
@@ -41,16 +41,21 @@ def request_totals(*, start: datetime | None, end: datetime | None, model_versio
         bins = rolled_days(LatencyDay.objects.order_by(), cover)
         if model_version:
             days, bins = days.filter(model_version=model_version), bins.filter(model_version=model_version)
-        rolled = days.aggregate(
-            total=Sum("count"),
-            rejected=Sum("count", filter=Q(status=Prediction.Status.REJECTED)),
-            failed=Sum("count", filter=Q(status=Prediction.Status.FAILED)),
-            timed=Sum("latency_count"),
-            latency_sum=Sum("latency_sum"),
-        )
+
+        def read() -> tuple[dict, list]:
+            sums = days.aggregate(
+                total=Sum("count"),
+                rejected=Sum("count", filter=Q(status=Prediction.Status.REJECTED)),
+                failed=Sum("count", filter=Q(status=Prediction.Status.FAILED)),
+                timed=Sum("latency_count"),
+                latency_sum=Sum("latency_sum"),
+            )
+            return sums, list(bins.values("bin").annotate(n=Sum("count")).values_list("bin", "n"))
+
+        rolled, rolled_bins = rolled_cached(cover, "requests", read, model_version=model_version or "")
         for name in totals:
             totals[name] += rolled[name] or 0
-        for index, count in bins.values("bin").annotate(n=Sum("count")).values_list("bin", "n"):
+        for index, count in rolled_bins:
             _add(histogram, index, count)
     for part in cover.live:
         live = Prediction.objects.order_by().filter(part)
@@ -91,7 +96,8 @@ def latency_histograms_by_day(*, start: datetime | None, end: datetime | None, m
         rolled = rolled_days(LatencyDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
-        for day, index, count in rolled.values("day", "bin").annotate(n=Sum("count")).values_list("day", "bin", "n"):
+        grouped = rolled.values("day", "bin").annotate(n=Sum("count")).values_list("day", "bin", "n")
+        for day, index, count in rolled_cached(cover, "latency-days", lambda: list(grouped), model_version=model_version or ""):
             _add(days.setdefault(str(day), {}), index, count)
     for part in cover.live:
         live = Prediction.objects.order_by().filter(part)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 
-from django.core.cache import cache
 from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from predictions.models import Prediction
 
 from ..models import RollupState, UserDay, UserTotal
-from .days import STATE_NAME, coverage, rolled_days
+from .days import STATE_NAME, coverage, rolled_cached, rolled_days
 
-# How long a window's rolled-up users stay cached (the key names the refresh that wrote them, so never stale).
-ROLLED_USERS_CACHE_SECONDS = 900
 # Users whose rolled-up counts are fetched one by one (to add their live predictions); past this, everyone is.
 PENDING_USERS_LIMIT = 5000
 
@@ -134,13 +131,13 @@ def user_activity_in_window(*, start: datetime | None, end: datetime | None, mod
         if model_version:
             rolled = rolled.filter(model_version=model_version)
         # One GROUP BY read whole and merged here: the window's edges name thousands of users on a busy
-        # day, too many to pass back to the database as a list. Rolled-up days change only when a refresh
-        # writes them, so the read is cached under that refresh (an auto-refreshing page pays for it once).
-        key = f"rollups:users:{cover.refreshed_at.isoformat()}:{cover.first_day}:{cover.end_day}:{model_version or ''}"
-        per_user = cache.get(key)
-        if per_user is None:
-            per_user = dict(rolled.values("user").annotate(n=Sum("count")).values_list("user", "n"))
-            cache.set(key, per_user, ROLLED_USERS_CACHE_SECONDS)
+        # day, too many to pass back to the database as a list.
+        per_user = rolled_cached(
+            cover,
+            "users",
+            lambda: dict(rolled.values("user").annotate(n=Sum("count")).values_list("user", "n")),
+            model_version=model_version or "",
+        )
         for number, n in pending.items():
             per_user[number] = per_user.get(number, 0) + n
     return _summary(per_user.values())

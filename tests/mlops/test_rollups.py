@@ -207,12 +207,22 @@ def test_new_predictions_of_a_known_user_add_to_that_user_after_a_refresh(histor
     assert activity["predictions_per_user"]["max"] == 30 + 5
 
 
-def test_windowed_users_read_after_a_refresh_count_what_that_refresh_wrote(history):
+def test_windowed_reads_after_a_refresh_count_what_that_refresh_wrote(history):
     window = {"start": history - timedelta(days=8), "end": history - timedelta(days=1)}
     rollups_refresh()
-    before = selectors.users_of(**window)["unique_users"]
+    before = answers(**window)
 
-    predictions_make(2, at=history - timedelta(days=3), food=food_make("pizza"), session_key="backdated")
+    predictions_make(2, at=history - timedelta(days=3), food=food_make("pizza"), session_key="backdated", latency=9.0)
     rollups_refresh(rebuild=True)
 
-    assert selectors.users_of(**window)["unique_users"] == before + 1
+    after = answers(**window)
+    assert after["users"]["unique_users"] == before["users"]["unique_users"] + 1
+    assert after["metrics"]["overview"]["total_predictions"] == before["metrics"]["overview"]["total_predictions"] + 2
+    assert after["requests"]["p99_response_time_seconds"] > before["requests"]["p99_response_time_seconds"]
+    assert after == answers(**window) == rounded_live(**window)
+
+
+def rounded_live(**window):
+    """The same answers with no rollup at all (every row read live)."""
+    RollupState.objects.update(complete_before=None)
+    return answers(**window)

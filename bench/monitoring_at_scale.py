@@ -319,7 +319,7 @@ def page_cases(now: datetime) -> list[tuple[str, str, dict]]:
     from predictions.models import Food, Prediction
 
     week = Prediction.objects.filter(created_at__gte=now - timedelta(days=7)).order_by("-created_at", "-id")
-    deep = week.values_list("id", flat=True)[5_000]
+    deep = week.values_list("id", flat=True)[min(5_000, week.count() - 1)]  # 101st page, or the last row at small --rows
     newest = week.values_list("id", flat=True)[0]
     food = Food.objects.order_by("pk").values_list("key", flat=True)[5]
     return [

@@ -96,9 +96,15 @@ def latency_histograms_by_day(*, start: datetime | None, end: datetime | None, m
         rolled = rolled_days(LatencyDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
-        grouped = rolled.values("day", "bin").annotate(n=Sum("count")).values_list("day", "bin", "n")
-        for day, index, count in rolled_cached(cover, "latency-days", lambda: list(grouped), model_version=model_version or ""):
-            _add(days.setdefault(str(day), {}), index, count)
+
+        def read() -> dict[str, dict[int, int]]:
+            by_day: dict[str, dict[int, int]] = {}
+            for day, index, count in rolled.values("day", "bin").annotate(n=Sum("count")).values_list("day", "bin", "n"):
+                _add(by_day.setdefault(str(day), {}), index, count)
+            return by_day
+
+        # A copy out of the cache (or the value just stored in it): the live rows below may add to it.
+        days = rolled_cached(cover, "latency-days", read, model_version=model_version or "")
     for part in cover.live:
         live = Prediction.objects.order_by().filter(part)
         if model_version:

@@ -53,6 +53,7 @@ def answers(**window):
             "confidence_odd_bins": selectors.confidence_histogram(bins=7, **window),
             "requests": selectors.request_stats(**window),
             "users": selectors.users_of(**window),
+            "latency_by_day": rollups.latency_histograms_by_day(**window),
             "estimates": [
                 [item["model_version"], item["accuracy_estimate"]["mean_confidence"], item["accuracy_estimate"]["prediction_count"]]
                 for item in selectors.calibration_by_version(bins=10, **window)

@@ -294,14 +294,14 @@ def time_request(client, method: str, path: str, params: dict, repeats: int) -> 
 def endpoint_cases(now: datetime) -> list[tuple[str, str, str, dict]]:
     api = "/api/v1/mlops/"
     week = {"start": (now - timedelta(days=7)).isoformat()}
-    register = {"model_version": "2", "accuracy": 0.8, "precision": 0.79, "recall": 0.78, "f1_score": 0.785, "sample_count": 500}
     return [
         ("experiments", "GET", api + "experiments", {}),
         ("runs (prediction, 50)", "GET", api + "runs", {"run_type": "prediction", "limit": 50}),
         ("runs (evaluation)", "GET", api + "runs", {"run_type": "evaluation"}),
         ("metrics (all rows)", "GET", api + "metrics", {}),
         ("model-versions", "GET", api + "model-versions", {}),
-        ("register-model (POST)", "POST", api + "register-model", register),
+        # register-model (POST) is left out: it records an evaluation of a version the MLflow registry must hold,
+        # and this benchmark's throwaway registry holds none (the endpoint answers 404 unknown_model_version).
         ("monitoring/predictions (all rows)", "GET", api + "monitoring/predictions", {}),
         ("monitoring/predictions (last 7 days)", "GET", api + "monitoring/predictions", week),
         ("monitoring/confidence (all rows)", "GET", api + "monitoring/confidence", {"bins": 10}),
@@ -319,7 +319,7 @@ def page_cases(now: datetime) -> list[tuple[str, str, dict]]:
     from predictions.models import Food, Prediction
 
     week = Prediction.objects.filter(created_at__gte=now - timedelta(days=7)).order_by("-created_at", "-id")
-    deep = week.values_list("id", flat=True)[5_000]
+    deep = week.values_list("id", flat=True)[min(5_000, week.count() - 1)]  # 101st page, or the last row at small --rows
     newest = week.values_list("id", flat=True)[0]
     food = Food.objects.order_by("pk").values_list("key", flat=True)[5]
     return [

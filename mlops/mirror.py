@@ -37,7 +37,7 @@ from . import mlflow_store
 from .jobs import Job, job_failure_record, job_recorded, job_runs_abandoned_fail
 from .mlflow_store import MetricPoint, MlflowRejected, MlflowUnavailable
 from .models import MirrorSchedule, ServingRun
-from .percentiles import percentile
+from .percentiles import latency_percentile
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ def prediction_points(prediction: PendingPrediction) -> list[MetricPoint]:
 
 
 def window_points(*, window_start: datetime, window_seconds: int, predictions: Sequence[PendingPrediction]) -> list[MetricPoint]:
-    """Aggregates of one window: count, mean confidence, latency p50/p95 (``mlops.percentiles``), no-food share, count per food.
+    """Aggregates of one window: count, mean confidence, latency p50/p95 (``mlops.percentiles``' latency definition, as the API),
+    no-food share, count per food.
 
     Step is the window's index since the epoch and timestamp its end, so the same window
     always gives the same points.
@@ -104,8 +105,8 @@ def window_points(*, window_start: datetime, window_seconds: int, predictions: S
         points.append(MetricPoint("window_confidence_mean", sum(confidences) / len(confidences), moment, step))
     latencies = [p.processing_time_seconds for p in predictions if p.processing_time_seconds is not None]
     if latencies:
-        points.append(MetricPoint("window_latency_p50_seconds", percentile(latencies, 0.50), moment, step))
-        points.append(MetricPoint("window_latency_p95_seconds", percentile(latencies, 0.95), moment, step))
+        points.append(MetricPoint("window_latency_p50_seconds", latency_percentile(latencies, 0.50), moment, step))
+        points.append(MetricPoint("window_latency_p95_seconds", latency_percentile(latencies, 0.95), moment, step))
     points.append(MetricPoint("window_no_food_share", sum(1 for p in predictions if p.no_food) / count, moment, step))
     per_food: dict[str, int] = defaultdict(int)
     for prediction in predictions:

@@ -301,6 +301,44 @@ class ConfidenceDay(models.Model):
         return f"{self.day} v{self.model_version} bin {self.bin}: {self.count}"
 
 
+class LatencyDay(models.Model):
+    """Requests of one UTC day per model version in the latency histogram's log-spaced bins (``mlops.percentiles``).
+
+    Rejected and failed requests carry model version "", as in the Prediction table.
+    """
+
+    day = models.DateField()
+    model_version = models.CharField(max_length=50, blank=True)
+    bin = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model_version", "bin"], name="latency_day_unique")]
+
+    def __str__(self):
+        return f"{self.day} v{self.model_version} latency bin {self.bin}: {self.count}"
+
+
+class UserDay(models.Model):
+    """Successful predictions of one user (or anonymous session) on one UTC day per model version.
+
+    ``user`` is the user's id for a signed-in user, and for an anonymous session minus the first
+    60 bits of the session key's sha256 (session keys are credentials): distinct users over
+    any run of days are counted exactly from these rows (up to a 60-bit hash collision).
+    """
+
+    day = models.DateField()
+    model_version = models.CharField(max_length=50, blank=True)
+    user = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "model_version", "user"], name="user_day_unique")]
+
+    def __str__(self):
+        return f"{self.day} v{self.model_version} user {self.user}: {self.count}"
+
+
 class UserTotal(models.Model):
     """Successful predictions of one user (or anonymous session, hashed) per model version, over all time."""
 

@@ -1,8 +1,12 @@
-"""Portable SQL expressions shared by the selectors and the rollups (a leaf: imports nothing of the project)."""
+"""Portable SQL expressions shared by the selectors and the rollups (a leaf: imports only the pure ``mlops.percentiles``)."""
 
 from __future__ import annotations
 
+import math
+
 from django.db.models import CharField, Func, IntegerField, Value
+
+from .percentiles import LATENCY_BIN_COUNT, LATENCY_BIN_LOW_SECONDS, LATENCY_BIN_RATIO
 
 
 class Day(Func):
@@ -33,3 +37,23 @@ class ConfidenceBin(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS INTEGER)", arg_joiner=" * ", **extra)
+
+
+class LatencyBin(Func):
+    """The latency histogram bin of a duration in seconds, as ``mlops.percentiles.latency_bin`` computes it (NULL stays NULL)."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        # Constants inlined: the bin of a value must not depend on how a driver binds floats. LN of a value below
+        # LOW is never taken (PostgreSQL refuses the logarithm of zero). SQLite's CAST truncates (floor: the
+        # quotient is positive) where PostgreSQL's rounds, hence FLOOR there.
+        value, params = compiler.compile(self.source_expressions[0])
+        low, log_low, log_ratio = repr(LATENCY_BIN_LOW_SECONDS), repr(math.log(LATENCY_BIN_LOW_SECONDS)), repr(math.log(LATENCY_BIN_RATIO))
+        position = f"((LN({value}) - ({log_low})) / {log_ratio})"
+        if connection.vendor == "sqlite":
+            index = f"MIN(CAST({position} AS INTEGER), {LATENCY_BIN_COUNT - 1})"
+        else:
+            index = f"LEAST(CAST(FLOOR({position}) AS INTEGER), {LATENCY_BIN_COUNT - 1})"
+        sql = f"CASE WHEN {value} IS NULL THEN NULL WHEN {value} < {low} THEN 0 ELSE {index} END"
+        return sql, tuple(params) * 3  # the value appears three times

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
 
-from .. import charts, health, rollups, selectors
+from .. import charts, health, percentiles, rollups, selectors
 from ..models import Alert, DriftReport
 from .cards import HIGHER_IS_BETTER, LOWER_IS_BETTER, NEUTRAL, card_compare, card_now
 from .drift import check_label
@@ -77,30 +77,37 @@ def _periods(start: datetime, end: datetime) -> list[tuple[datetime, datetime, b
 
 
 def latency_by_period(*, start: datetime, end: datetime, model_version: str | None, now: datetime | None = None) -> list[dict]:
-    """p50 and p95 request latency (``selectors.percentile``, the API's definition) per hour or UTC day of [start, end).
+    """p50 and p95 request latency (histogram percentiles, ``mlops.percentiles``: the API's) per hour or UTC day of [start, end).
 
-    Whole hours or days that are over are cached (their rows no longer change); the partial
-    periods at the window's ends are measured on every call.
+    Days come from the daily latency histograms in one read. Whole hours that are over are
+    cached (their rows no longer change); the partial hours at the window's ends are measured on every call.
     """
     now = now or timezone.now()
+    periods = _periods(start, end)
+    if end - start > HOURLY_UP_TO:
+        by_day = rollups.latency_histograms_by_day(start=start, end=end, model_version=model_version)
+        return [_latency_point(start, by_day.get(start.astimezone(UTC).date().isoformat(), {})) for start, _, _ in periods]
     points = []
-    for period_start, period_end, whole in _periods(start, end):
+    for period_start, period_end, whole in periods:
         cacheable = whole and period_end <= now
         key = f"mlops-pages:latency:{model_version or ''}:{period_start.isoformat()}:{period_end.isoformat()}"
         point = cache.get(key) if cacheable else None
         if point is None:
-            rows = selectors.predictions_in_window(start=period_start, end=period_end, model_version=model_version)
-            count = rows.filter(processing_time_seconds__isnull=False).count()
-            point = {
-                "at": period_start.isoformat(),
-                "count": count,
-                "p50": selectors.percentile(rows, field="processing_time_seconds", fraction=0.5, count=count),
-                "p95": selectors.percentile(rows, field="processing_time_seconds", fraction=0.95, count=count),
-            }
+            histogram = rollups.live_latency_histogram(start=period_start, end=period_end, model_version=model_version)
+            point = _latency_point(period_start, histogram)
             if cacheable:
                 cache.set(key, point, 24 * 3600)
         points.append(point)
     return points
+
+
+def _latency_point(period_start: datetime, histogram: dict[int, int]) -> dict:
+    return {
+        "at": period_start.isoformat(),
+        "count": sum(histogram.values()),
+        "p50": percentiles.histogram_percentile(histogram, 0.5),
+        "p95": percentiles.histogram_percentile(histogram, 0.95),
+    }
 
 
 def _backlog_level(backlog: dict) -> str:

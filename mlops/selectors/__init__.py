@@ -7,7 +7,8 @@ queries whatever the row count. One module per concept:
 - ``windows``: the predictions and evaluations a window selects;
 - ``traffic``: requests, errors, latency, predictions per food / day / user, confidence, the mirror backlog;
 - ``quality``: feedback performance, calibration, evaluations and their trend, metric history,
-  registry versions with their evaluations, stored drift reports.
+  registry versions with their evaluations, stored drift reports;
+- ``feedback_cache``: figures of labelled predictions cached under the feedback's state (never stale through the app).
 
 The names callers use are re-exported here (``from mlops import selectors``).
 """

@@ -16,6 +16,7 @@ from ..calibration import accuracy_change_test, estimated_accuracy, expected_cal
 from ..classification_metrics import macro_scores
 from ..models import DriftReport, Evaluation
 from ..sql import Day
+from .feedback_cache import feedback_cached
 from .traffic import confidence_bins
 from .windows import in_window, successful_predictions
 
@@ -30,7 +31,9 @@ def _label_counts(feedback: QuerySet[Prediction]) -> dict:
     counts: dict = {}
     fields = ("model_version", "day", "food_id", "feedback_correct", "feedback_food_id", "feedback_text")
     groups = list(
-        feedback.annotate(day=Day("created_at")).values(*fields).annotate(count=Count("id")).order_by().values_list(*fields, "count")
+        # COUNT(*), not COUNT(id): the partial index prediction_feedback_time_idx holds every column read but the id,
+        # so PostgreSQL answers from the index alone (index-only scan) instead of visiting a heap page per answer.
+        feedback.annotate(day=Day("created_at")).values(*fields).annotate(count=Count("*")).order_by().values_list(*fields, "count")
     )
     food_ids = {food_id for group in groups for food_id in (group[2], group[4]) if food_id is not None}
     keys = dict(Food.objects.filter(pk__in=food_ids).values_list("pk", "key"))
@@ -64,7 +67,14 @@ def feedback_predictions(*, start: datetime | None, end: datetime | None, model_
 
 
 def feedback_performance(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
-    """Accuracy and macro precision, recall, F1 from user feedback: per model version and per (UTC) day, all versions together."""
+    """Accuracy and macro precision, recall, F1 from user feedback: per model version and per (UTC) day, all versions together.
+
+    Cached under the window and the feedback's state, so repeated reads of an unchanged window are two index lookups.
+    """
+    return feedback_cached("performance", _feedback_scores, start=start, end=end, model_version=model_version)
+
+
+def _feedback_scores(*, start: datetime | None, end: datetime | None, model_version: str | None) -> dict:
     counts = _label_counts(feedback_predictions(start=start, end=end, model_version=model_version))
     versions = sorted({version for version, _ in counts})
     days = sorted({day for _, day in counts})
@@ -77,6 +87,15 @@ def feedback_performance(*, start: datetime | None, end: datetime | None, model_
     }
 
 
+def _labelled_bins(*, start: datetime | None, end: datetime | None, model_version: str | None, bins: int) -> dict[str, list]:
+    """Per model version: the confidence bins of the labelled predictions of [start, end), with their correct counts."""
+    labelled: dict[str, list] = {}
+    labelled_queryset = feedback_predictions(start=start, end=end, model_version=model_version)
+    for row in confidence_bins(labelled_queryset, bins=bins, extra=("model_version",)):
+        labelled.setdefault(row["model_version"], []).append(row)
+    return labelled
+
+
 def calibration_by_version(
     *, start: datetime | None, end: datetime | None, model_version: str | None = None, bins: int = 10, recent_days: int = 7
 ) -> list[dict]:
@@ -86,10 +105,7 @@ def calibration_by_version(
     ``end`` (now when open), next to the accuracy measured from the feedback of the
     same days and how many labels that rests on.
     """
-    labelled: dict[str, list] = {}
-    labelled_queryset = feedback_predictions(start=start, end=end, model_version=model_version)
-    for row in confidence_bins(labelled_queryset, bins=bins, extra=("model_version",)):
-        labelled.setdefault(row["model_version"], []).append(row)
+    labelled = feedback_cached("bins", _labelled_bins, start=start, end=end, model_version=model_version, bins=bins)
     recent_end = end or timezone.now()
     recent_start = max(start, recent_end - timedelta(days=recent_days)) if start else recent_end - timedelta(days=recent_days)
     recent: dict[str, list] = {}
@@ -110,7 +126,7 @@ def calibration_by_version(
         row["model_version"]: row
         for row in feedback_predictions(start=recent_start, end=recent_end, model_version=model_version)
         .values("model_version")
-        .annotate(labels=Count("id"), correct=Count("id", filter=Q(feedback_correct=True)))
+        .annotate(labels=Count("*"), correct=Count("feedback_correct", filter=Q(feedback_correct=True)))  # index-only: see _label_counts
         .order_by()
     }
     results = []

@@ -18,6 +18,7 @@ from django.utils import timezone
 from predictions.models import Food, Prediction, mirror_given_up_condition
 
 from .. import percentiles, rollups
+from ..percentiles import histogram_percentile
 from ..sql import ConfidenceBin
 from .windows import predictions_in_window, successful_predictions
 
@@ -69,37 +70,30 @@ def request_stats(
     ``error_rate_percent`` count those, and drive health and the error-rate alert;
     rejected uploads are the client's mistake, reported as ``client_error_count`` and
     ``client_error_rate_percent``. Latency is the recorded processing time of every
-    request that has one; each percentile is a sorted read of the window, so a caller may ask
-    for fewer of p50, p95, p99 (``percentiles``; the others are None). Rejected and failed
-    requests carry no model version, so a version filter counts only its successful requests.
+    request that has one; its percentiles are histogram percentiles (``mlops.percentiles``,
+    within 1 % of the exact ones), read from the daily rollups and the window's edges live;
+    a caller may ask for fewer of p50, p95, p99 (``percentiles``; the others are None).
+    Rejected and failed requests carry no model version, so a version filter counts only
+    its successful requests.
     """
-    queryset = predictions_in_window(start=start, end=end, model_version=model_version)
-    aggregates = {
-        "total": Count("id"),
-        "client_errors": Count("id", filter=Q(status=Prediction.Status.REJECTED)),
-        "server_errors": Count("id", filter=Q(status=Prediction.Status.FAILED)),
-        "timed": Count("processing_time_seconds"),
-        "avg_latency": Avg("processing_time_seconds"),
-    }
-    if start is None:
-        # An open window's throughput is measured from its first request.
-        aggregates["first"] = Min("created_at")
-    totals = queryset.aggregate(**aggregates)
+    totals = rollups.request_totals(start=start, end=end, model_version=model_version)
     total = totals["total"]
-    timed = totals["timed"]
-    minutes = _window_minutes(start, end, totals.get("first"))
+    first = None
+    if start is None and total:
+        # An open window's throughput is measured from its first request (the time index's first entry).
+        first = predictions_in_window(start=None, end=end, model_version=model_version).aggregate(first=Min("created_at"))["first"]
+    minutes = _window_minutes(start, end, first)
+    histogram = totals["histogram"]
     return {
         "total_requests": total,
-        "error_count": totals["server_errors"],
-        "client_error_count": totals["client_errors"],
-        "server_error_count": totals["server_errors"],
-        "error_rate_percent": round(100.0 * totals["server_errors"] / total, 4) if total else 0.0,
-        "client_error_rate_percent": round(100.0 * totals["client_errors"] / total, 4) if total else 0.0,
-        "avg_response_time_seconds": totals["avg_latency"],
+        "error_count": totals["failed"],
+        "client_error_count": totals["rejected"],
+        "server_error_count": totals["failed"],
+        "error_rate_percent": round(100.0 * totals["failed"] / total, 4) if total else 0.0,
+        "client_error_rate_percent": round(100.0 * totals["rejected"] / total, 4) if total else 0.0,
+        "avg_response_time_seconds": totals["latency_sum"] / totals["timed"] if totals["timed"] else None,
         **{
-            f"p{rank}_response_time_seconds": percentile(queryset, field="processing_time_seconds", fraction=rank / 100, count=timed)
-            if rank in percentiles
-            else None
+            f"p{rank}_response_time_seconds": histogram_percentile(histogram, rank / 100) if rank in percentiles else None
             for rank in (50, 95, 99)
         },
         "throughput_per_minute": round(total / minutes, 4) if minutes else 0.0,
@@ -196,10 +190,10 @@ def user_activity(queryset: QuerySet[Prediction]) -> dict:
 
 
 def users_of(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
-    """Distinct users and predictions per user: from the all-time totals when the window is open, else live over the window."""
+    """Distinct users and predictions per user: from the all-time totals when the window is open, else from the daily ones."""
     if start is None and end is None:
         return rollups.user_activity_all_time(model_version=model_version)
-    return user_activity(successful_predictions(start=start, end=end, model_version=model_version))
+    return rollups.user_activity_in_window(start=start, end=end, model_version=model_version)
 
 
 def prediction_statistics(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
@@ -239,7 +233,7 @@ def metrics_overview(*, start: datetime | None, end: datetime | None, model_vers
     window = {"start": start, "end": end, "model_version": model_version}
     by_food = rollups.ok_stats_by("food_id", **window)
     by_day = rollups.ok_stats_by("day", **window)
-    confidence = _confidence_statistics(rollups.ok_stats_by(None, **window))
+    confidence = _confidence_statistics(rollups.ok_stats_total(by_food))
     ranked = _food_ranking(by_food, limit=10)
     return {
         "overview": {
@@ -261,7 +255,8 @@ def confidence_bins(queryset: QuerySet[Prediction], *, bins: int, extra: tuple[s
     rows = (
         queryset.annotate(bin=ConfidenceBin(F("confidence"), bins=bins))
         .values(*extra, "bin")
-        .annotate(count=Count("id"), confidence_sum=Sum("confidence"), correct=Count("id", filter=Q(feedback_correct=True)))
+        # No id read, so that feedback rows are answered from the covering index prediction_feedback_time_idx alone.
+        .annotate(count=Count("*"), confidence_sum=Sum("confidence"), correct=Count("feedback_correct", filter=Q(feedback_correct=True)))
         .order_by()
     )
     return [{**row, "bin": min(int(row["bin"]), bins - 1)} for row in rows if row["bin"] is not None]

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from mlops import rollups, selectors
-from mlops.models import JobRun, PredictionDay, RollupState
+from mlops import percentiles, rollups, selectors
+from mlops.models import JobRun, LatencyDay, PredictionDay, RollupState, UserDay
 from mlops.rollups import rollups_refresh, rollups_refresh_job
 from predictions.models import Prediction
 
@@ -26,7 +26,7 @@ def history():
     now = timezone.now()
     for day in range(10):
         at = now - timedelta(days=day, hours=1)
-        predictions_make(3, at=at, food=pizza, confidence=0.5 + day / 40, model_version="1", user=alice)
+        predictions_make(3, at=at, food=pizza, confidence=0.5 + day / 40, model_version="1", user=alice, latency=0.1 + day / 20)
         predictions_make(2, at=at, food=soup, confidence=0.95, model_version="2", session_key=f"s{day % 3}")
         predictions_make(1, at=at, status=Prediction.Status.FAILED)
     predictions_make(2, at=now - timedelta(days=4), food=None, confidence=None, no_food=True, session_key="s9")
@@ -51,6 +51,9 @@ def answers(**window):
             "predictions": selectors.prediction_statistics(**window),
             "confidence": selectors.confidence_histogram(bins=10, **window),
             "confidence_odd_bins": selectors.confidence_histogram(bins=7, **window),
+            "requests": selectors.request_stats(**window),
+            "users": selectors.users_of(**window),
+            "latency_by_day": rollups.latency_histograms_by_day(**window),
             "estimates": [
                 [item["model_version"], item["accuracy_estimate"]["mean_confidence"], item["accuracy_estimate"]["prediction_count"]]
                 for item in selectors.calibration_by_version(bins=10, **window)
@@ -91,13 +94,62 @@ def test_predictions_after_a_refresh_are_counted_live(history):
     assert overview["unique_users"] == 6
 
 
+def rollup_rows():
+    return {
+        "days": sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count")),
+        "latency": sorted(LatencyDay.objects.values_list("day", "model_version", "bin", "count")),
+        "users": sorted(UserDay.objects.values_list("day", "model_version", "user", "count")),
+    }
+
+
 def test_a_refresh_is_idempotent(history):
     rollups_refresh()
-    first = sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count"))
+    first = rollup_rows()
 
     rollups_refresh()
+    rollups_refresh(rebuild=True)
 
-    assert sorted(PredictionDay.objects.values_list("day", "model_version", "food_id", "status", "count")) == first
+    assert rollup_rows() == first
+    assert all(first.values())
+
+
+def test_a_refresh_after_new_predictions_gives_what_a_rebuild_from_scratch_gives(history):
+    rollups_refresh(now=history - timedelta(days=3))
+    predictions_make(3, at=history - timedelta(days=2, hours=5), food=food_make("pizza"), latency=0.7, session_key="late")
+
+    rollups_refresh(now=history)
+    incremental = rollup_rows()
+    for model in (PredictionDay, LatencyDay, UserDay):
+        model.objects.all().delete()
+    rollups_refresh(now=history, rebuild=True)
+
+    assert rollup_rows() == incremental
+
+
+@pytest.mark.parametrize("window", [{"start_days": 6.5}, {"start_days": 8, "end_days": 2.3}, {"start_days": 5, "model_version": "2"}])
+def test_distinct_users_of_a_window_from_the_rollups_are_those_counted_over_its_rows(history, window):
+    arguments = {"start": history - timedelta(days=window["start_days"]), "model_version": window.get("model_version")}
+    arguments["end"] = history - timedelta(days=window["end_days"]) if "end_days" in window else None
+    rollups_refresh()
+
+    from_rollups = selectors.users_of(**arguments)
+
+    assert from_rollups == selectors.user_activity(selectors.successful_predictions(**arguments))
+    assert from_rollups["unique_users"] >= 2
+
+
+def test_latency_percentiles_of_a_window_read_the_daily_histograms_and_the_edges_live(history):
+    window = {"start": history - timedelta(days=8, hours=6), "end": history - timedelta(hours=12)}
+    rollups_refresh()
+
+    with CaptureQueriesContext(connection) as captured:
+        stats = selectors.request_stats(**window)
+
+    latencies = selectors.predictions_in_window(**window).values_list("processing_time_seconds", flat=True)
+    assert stats["p95_response_time_seconds"] == percentiles.latency_percentile(latencies, 0.95)
+    assert stats["total_requests"] == len(latencies)
+    reads_of_predictions = [query["sql"] for query in captured.captured_queries if "predictions_prediction" in query["sql"]]
+    assert reads_of_predictions and not any("ORDER BY" in sql for sql in reads_of_predictions)  # nothing sorts latencies
 
 
 def test_each_day_is_written_in_its_own_transaction(history):
@@ -154,3 +206,24 @@ def test_new_predictions_of_a_known_user_add_to_that_user_after_a_refresh(histor
     activity = selectors.prediction_statistics(start=None, end=None)
     assert activity["unique_users"] == 5
     assert activity["predictions_per_user"]["max"] == 30 + 5
+
+
+def test_windowed_reads_after_a_refresh_count_what_that_refresh_wrote(history):
+    window = {"start": history - timedelta(days=8), "end": history - timedelta(days=1)}
+    rollups_refresh()
+    before = answers(**window)
+
+    predictions_make(2, at=history - timedelta(days=3), food=food_make("pizza"), session_key="backdated", latency=9.0)
+    rollups_refresh(rebuild=True)
+
+    after = answers(**window)
+    assert after["users"]["unique_users"] == before["users"]["unique_users"] + 1
+    assert after["metrics"]["overview"]["total_predictions"] == before["metrics"]["overview"]["total_predictions"] + 2
+    assert after["requests"]["p99_response_time_seconds"] > before["requests"]["p99_response_time_seconds"]
+    assert after == answers(**window) == rounded_live(**window)
+
+
+def rounded_live(**window):
+    """The same answers with no rollup at all (every row read live)."""
+    RollupState.objects.update(complete_before=None)
+    return answers(**window)

@@ -1,0 +1,156 @@
+"""Distinct users and predictions per user: over all time (UserTotal) and over any window (UserDay, whole days, plus live SQL)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+from django.db.models import Count, Max, Min, QuerySet, Sum
+
+from predictions.models import Prediction
+
+from ..models import RollupState, UserDay, UserTotal
+from .days import STATE_NAME, coverage, rolled_cached, rolled_days
+
+# Users whose rolled-up counts are fetched one by one (to add their live predictions); past this, everyone is.
+PENDING_USERS_LIMIT = 5000
+
+
+def user_key(*, user_id: int | None, session_key: str) -> str | None:
+    """Signed-in users by id; anonymous sessions by a hash (session keys are credentials); None when neither."""
+    if user_id is not None:
+        return f"u{user_id}"
+    if session_key:
+        return "s" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return None
+
+
+def user_number(*, user_id: int | None, session_key: str) -> int | None:
+    """UserDay's key: a signed-in user's id, an anonymous session's first 60 bits of sha256 negated; None when neither."""
+    if user_id is not None:
+        return user_id
+    if session_key:
+        return -(int(hashlib.sha256(session_key.encode()).hexdigest()[:15], 16) + 1)
+    return None
+
+
+def _predictions_per_user(rows: QuerySet[Prediction]) -> dict[int, int]:
+    """User number -> successful predictions among ``rows``, grouped in SQL and hashed here."""
+    counts: dict[int, int] = {}
+    grouped = rows.filter(status=Prediction.Status.OK).values_list("user_id", "session_key").annotate(n=Count("id")).order_by()
+    for user_id, session_key, n in grouped:
+        number = user_number(user_id=user_id, session_key=session_key)
+        if number is not None:
+            counts[number] = counts.get(number, 0) + n
+    return counts
+
+
+def users_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
+    """Replace the day's UserDay rows by the successful predictions per user and version among ``rows`` (the day's)."""
+    users: list[UserDay] = []
+    versions = rows.filter(status=Prediction.Status.OK).values_list("model_version", flat=True).distinct().order_by()
+    for version in list(versions):
+        per_user = _predictions_per_user(rows.filter(model_version=version))
+        users.extend(UserDay(day=day, model_version=version, user=number, count=n) for number, n in per_user.items())
+    UserDay.objects.filter(day=day).delete()
+    UserDay.objects.bulk_create(users, batch_size=5000)
+
+
+def _activity(per_user: QuerySet, pending: dict, *, key: str) -> dict:
+    """Distinct users and predictions per user: ``per_user`` (rows of ``key`` and n, grouped in SQL) plus ``pending`` (key -> n).
+
+    Users in both are combined here; the others are aggregated in SQL.
+    """
+    counts = []
+    for start in range(0, len(pending), 500):
+        keys = list(pending)[start : start + 500]
+        known = dict(per_user.filter(**{f"{key}__in": keys}).values_list(key, "n"))
+        counts.extend(known.get(user, 0) + pending[user] for user in keys)
+    if len(pending) > PENDING_USERS_LIMIT:
+        # Many users pending (a long-stopped refresh, a window edge on a busy day): count everyone here.
+        known = dict(per_user.values_list(key, "n"))
+        counts = [known.pop(user, 0) + n for user, n in pending.items()] + list(known.values())
+        summary = {"users": 0, "total": 0, "low": None, "high": None}
+    else:
+        rest = per_user.exclude(**{f"{key}__in": list(pending)}) if pending else per_user
+        summary = rest.aggregate(users=Count(key), total=Sum("n"), low=Min("n"), high=Max("n"))
+    users = summary["users"] + len(counts)
+    total = (summary["total"] or 0) + sum(counts)
+    lows = [value for value in (summary["low"], min(counts, default=None)) if value is not None]
+    highs = [value for value in (summary["high"], max(counts, default=None)) if value is not None]
+    return {
+        "unique_users": users,
+        "predictions_per_user": {
+            "min": min(lows, default=0),
+            "max": max(highs, default=0),
+            "avg": round(total / users, 4) if users else 0.0,
+        },
+    }
+
+
+def user_activity_all_time(*, model_version: str | None = None) -> dict:
+    """Distinct users (or sessions) and predictions per user (min, max, avg) over all time.
+
+    The totals are aggregated in SQL; the users of the predictions not yet added to
+    them (since the last refresh) are taken out of that aggregate and counted here.
+    """
+    state = RollupState.objects.filter(name=STATE_NAME).values("last_prediction_id").first()
+    last_id = state["last_prediction_id"] if state else 0
+    # Only the id range bounds this read, so the database walks the primary key from last_id
+    # (with a status filter SQLite would rather scan the status index); the few rows are sorted out here.
+    recent = Prediction.objects.order_by().filter(id__gt=last_id).values_list("status", "model_version", "user_id", "session_key")
+    pending: dict[str, int] = {}
+    for status, version, user_id, session_key in recent.iterator(chunk_size=5000):
+        if status != Prediction.Status.OK or (model_version and version != model_version):
+            continue
+        key = user_key(user_id=user_id, session_key=session_key)
+        if key is not None:
+            pending[key] = pending.get(key, 0) + 1
+    totals = UserTotal.objects.order_by()
+    if model_version:
+        totals = totals.filter(model_version=model_version)
+    return _activity(totals.values("user_key").annotate(n=Sum("count")), pending, key="user_key")
+
+
+def user_activity_in_window(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
+    """Distinct users (or sessions) and predictions per user (min, max, avg) among the successful predictions of [start, end).
+
+    Whole days from UserDay, the window's edges (today, a start or end within a day) grouped live.
+    """
+    cover = coverage(start=start, end=end)
+    pending: dict[int, int] = {}
+    for part in cover.live:
+        live = Prediction.objects.order_by().filter(part)
+        if model_version:
+            live = live.filter(model_version=model_version)
+        for number, n in _predictions_per_user(live).items():
+            pending[number] = pending.get(number, 0) + n
+    per_user = pending
+    if cover.end_day is not None:
+        rolled = rolled_days(UserDay.objects.order_by(), cover)
+        if model_version:
+            rolled = rolled.filter(model_version=model_version)
+        # One GROUP BY read whole and merged here: the window's edges name thousands of users on a busy
+        # day, too many to pass back to the database as a list.
+        per_user = rolled_cached(
+            cover,
+            "users",
+            lambda: dict(rolled.values("user").annotate(n=Sum("count")).values_list("user", "n")),
+            model_version=model_version or "",
+        )
+        for number, n in pending.items():
+            per_user[number] = per_user.get(number, 0) + n
+    return _summary(per_user.values())
+
+
+def _summary(counts) -> dict:
+    counts = list(counts)
+    users, total = len(counts), sum(counts)
+    return {
+        "unique_users": users,
+        "predictions_per_user": {
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "avg": round(total / users, 4) if users else 0.0,
+        },
+    }

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import torch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
 from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mlops.mlflow_store.registry import alias_resolve, classifier_load
+from mlops.lifecycle.serving_processes import serving_process_heartbeat
 from mlops.models import ModelEvent
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file
@@ -75,6 +77,7 @@ class ModelHolder:
         self.alias = alias
         self._lock = threading.Lock()
         self._model: ServedModel | None = None
+        self._served_since = timezone.now()
         self.last_error: str | None = None
         self.fallback_reason: str | None = None
         self.last_check_error: str | None = None
@@ -95,6 +98,7 @@ class ModelHolder:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
+                self._served_since = timezone.now()
             model = self._model
         self._start_watcher()
         return model
@@ -171,6 +175,7 @@ class ModelHolder:
             return "refused"
         with self._lock:
             self._model = candidate
+            self._served_since = timezone.now()
         self.fallback_reason = None
         previous = current.version if current is not None else "none"
         logger.info("switched to %s version %s (was %s)", self.alias, candidate.version, previous)
@@ -192,13 +197,27 @@ class ModelHolder:
             self._watcher.start()
 
     def _watch(self, interval: float, stop: threading.Event) -> None:
+        self._heartbeat()
         while not stop.wait(interval):
             try:
                 self.refresh()
             except Exception:  # the watcher must outlive any one failed check; the next check retries
                 logger.exception("checking the %s alias failed", self.alias)
-            finally:
-                close_old_connections()
+            self._heartbeat()
+            close_old_connections()
+
+    def _heartbeat(self) -> None:
+        """Report the version served (mlops.ServingProcess); a database hiccup must not stop the watcher, so it is logged."""
+        model = self._model
+        if model is None:
+            return
+        try:
+            serving_process_heartbeat(
+                alias=self.alias, model_version=model.version, model_sha256=model.sha256, switched_at=self._served_since,
+                check_error=self.last_check_error or "",
+            )
+        except DatabaseError as exc:
+            logger.error("could not record the heartbeat of the %s model: %s", self.alias, exc)
 
     def loaded(self) -> ServedModel | None:
         return self._model

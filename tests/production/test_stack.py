@@ -81,7 +81,7 @@ def test_real_photos_are_recognised_mirrored_once_and_counted(stack, coffee_png,
 def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coffee_png):
     photo = jpeg(coffee_png)
     version = stack.manage("shell", "-c", REGISTER_SECOND_VERSION).strip().splitlines()[-1]
-    stack.manage("promote", "--version", version)
+    stack.manage("promote", "--version", version, "--reason", "stack test", "--override")
     versions_by_pid: dict[str, str] = {}
 
     def both_workers_serve_the_new_version() -> bool:

@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from mlops.lifecycle.serving_processes import serving_process_heartbeat
 from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mlops.mlflow_store.registry import alias_resolve, classifier_load
-from mlops.lifecycle.serving_processes import serving_process_heartbeat
 from mlops.models import ModelEvent
 
 from .inference import FoodClassifier, ModelUnavailable, bundled_weights_path, imagenet_manifest, sha256_file

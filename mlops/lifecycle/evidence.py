@@ -96,9 +96,7 @@ def promotion_evidence(*, version: str, champion: str | None) -> PromotionEviden
             )
         return PromotionEvidence(promotable=False, message=message, **base)
     challenger_evaluation, champion_evaluation = (Evaluation.objects.get(pk=pk) for pk in pair)
-    comparison = paired_comparison(
-        champion=champion_evaluation.details["per_image"], challenger=challenger_evaluation.details["per_image"]
-    )
+    comparison = paired_comparison(champion=champion_evaluation.details["per_image"], challenger=challenger_evaluation.details["per_image"])
     return PromotionEvidence(
         promotable=not is_worse(comparison, tolerance_points=tolerance),
         message=comparison_summary(comparison, tolerance_points=tolerance),

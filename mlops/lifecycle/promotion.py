@@ -80,8 +80,14 @@ def _load_check(version: str) -> None:
 
 def _record(*, kind: str, actor, reason: str, from_version: str | None, to_version: str, evidence: dict) -> PromotionRecord:
     return PromotionRecord.objects.create(
-        kind=kind, actor=actor, actor_name=actor.get_username() if actor is not None else CLI_ACTOR,
-        model_name=registry.model_name(), from_version=from_version or "", to_version=to_version, reason=reason, evidence=evidence,
+        kind=kind,
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else CLI_ACTOR,
+        model_name=registry.model_name(),
+        from_version=from_version or "",
+        to_version=to_version,
+        reason=reason,
+        evidence=evidence,
     )
 
 

@@ -81,7 +81,7 @@ def serving_processes_list(*, champion: str | None, now: datetime | None = None)
     rows = []
     for process in ServingProcess.objects.order_by("role", "hostname", "pid", "alias"):
         behind = process.alias == CHAMPION and champion is not None and process.model_version != champion and settled
-        silent = now - process.last_seen > grace
+        silent = bool(grace) and now - process.last_seen > grace  # polling off: no heartbeat is expected
         flag = "silent" if silent else "behind" if behind else ""
         rows.append(
             {

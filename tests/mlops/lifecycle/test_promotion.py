@@ -20,7 +20,7 @@ from mlops.models import ModelEvent, PromotionRecord
 from mlops.services import PromotionRefused
 from tests.support.promotion import evaluation_make, versions_register
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]  # a real MLflow store and real model loads, as the registry tests
 
 
 def test_a_challenger_not_worse_on_the_same_images_is_promoted_with_an_audit_row(versions, promoter):

@@ -6,8 +6,9 @@ gunicorn or Celery will fork). The served model is the registry version behind a
 the reason is kept. A daemon thread checks the alias every NUTRILEARN_MODEL_POLL_SECONDS
 and switches only to a version that loaded and passed its smoke test; a refused version
 is recorded with why and the old model keeps serving. Each check also writes the process's
-heartbeat (``mlops.lifecycle.serving_processes``): the version it serves, for the Models page. A model that fails to load leaves
-the process not-ready with the reason recorded; it never crashes at import.
+heartbeat (``mlops.lifecycle.serving_processes``): the version it serves, for the Models page.
+A model that fails to load leaves the process not-ready with the reason recorded; it never
+crashes at import.
 """
 
 from __future__ import annotations

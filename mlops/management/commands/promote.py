@@ -16,7 +16,8 @@ class Command(VersionOptionCommand):
         parser.add_argument("--version", required=True, help="Registered version number.")
         parser.add_argument("--reason", required=True, help="Why (recorded with the change).")
         parser.add_argument(
-            "--override", action="store_true",
+            "--override",
+            action="store_true",
             help="Promote even though the guardrail refuses (not worse than the champion could not be shown); the reason is recorded.",
         )
 

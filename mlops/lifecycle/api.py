@@ -62,6 +62,7 @@ READ_ERRORS = {
     **COMMON_ERRORS,
     503: error_response("PromotionReadUnavailableError", {"tracking_unavailable": "the model registry cannot be reached"}),
 }
+CHECK_ERRORS = {**READ_ERRORS, 404: error_response("PromotionCheckNotFoundError", {"mlflow_not_found": "the registry has no such version"})}
 
 
 class CanPromote(BasePermission):
@@ -168,14 +169,19 @@ class PromotionCheckView(APIView):
         summary="What the promotion guardrail says about a version, before promoting it",
         responses={
             200: inline_serializer("PromotionCheckEnvelope", {"status": serializers.CharField(), "evidence": EvidenceSerializer()}),
-            **READ_ERRORS,
+            **CHECK_ERRORS,
         },
     )
     def get(self, request):
         refuse_empty_values(request.query_params, CheckQuery)
         query = CheckQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        evidence = promotion_evidence(version=query.validated_data["version"], champion=_champion())
+        version = query.validated_data["version"]
+        try:
+            registry.version_get(version)
+        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+            raise mlflow_api_error(exc, "model registry")
+        evidence = promotion_evidence(version=version, champion=_champion())
         return success(evidence=evidence.snapshot())
 
 

@@ -115,6 +115,7 @@ def comparison_summary(comparison: PairedComparison, *, tolerance_points: float)
         f"{comparison.champion_accuracy:.1%} ({comparison.difference_points:+.1f} points; {comparison.challenger_only_right} images "
         f"only the challenger gets right, {comparison.champion_only_right} only the champion; McNemar p = {comparison.p_value:.3g})"
     )
+    tolerance = f"{tolerance_points:g} point{'' if tolerance_points == 1 else 's'}"
     if is_worse(comparison, tolerance_points=tolerance_points):
-        return f"Worse: {figures}, a significant loss beyond the tolerance of {tolerance_points:g} points."
-    return f"Not worse: {figures}; the tolerance is {tolerance_points:g} points at the 5 % level."
+        return f"Worse: {figures}, a significant loss beyond the tolerance of {tolerance}."
+    return f"Not worse: {figures}; the tolerance is {tolerance} at the 5 % level."

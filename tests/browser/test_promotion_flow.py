@@ -54,6 +54,7 @@ def test_a_promoter_overrides_a_refused_promotion_with_a_reason(site, new_contex
     expect(page).to_have_url(re.compile(r"/mlops/models/#lifecycle-controls$"))
     expect(page.locator("#promotion-message")).to_have_text("Version 2 is the champion over the guardrail (was 1).")
     expect(page.locator("#promotion-records tbody tr").first).to_contain_text("The held-out set predates the new menu")
+    page.locator("#lifecycle-controls").screenshot(path=ARTEFACTS / "models-after-desktop.png")
     assert registry.aliases_get()["champion"] == "2"
     assert PromotionRecord.objects.get().kind == "override"
     assert errors == []

@@ -91,3 +91,9 @@ def test_serving_processes_are_listed_with_the_one_off_the_champion_flagged(prom
     assert settled["champion"] == "1"
     assert [(p["pid"], p["on_champion"], p["flag"]) for p in just_moved["processes"]] == [(101, True, ""), (102, False, "")]
     assert [(p["pid"], p["on_champion"], p["flag"]) for p in settled["processes"]] == [(101, True, ""), (102, False, "behind")]
+
+
+def test_checking_an_unknown_version_is_404(promoter_client, versions):
+    response = promoter_client.get("/api/v1/mlops/promotion/check", {"version": "99"})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "mlflow_not_found")

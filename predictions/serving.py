@@ -149,6 +149,7 @@ class ModelHolder:
         Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable, alias unset, or
         the registry refused to resolve it).
         A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
+        ``last_check_error`` says why the last check did not switch (reported with the heartbeat), None when it did not fail.
         """
         current = self._model
         try:
@@ -162,6 +163,7 @@ class ModelHolder:
         if current is not None and (current.version, current.sha256) == (ref.version, ref.sha256):
             return "unchanged"
         if (ref.version, ref.sha256) in self._refused:
+            self.last_check_error = f"version {ref.version} refused: {self._refused[(ref.version, ref.sha256)]}"
             return "refused"
         try:
             candidate = load_registry_model(ref)
@@ -171,6 +173,7 @@ class ModelHolder:
             return "unavailable"
         except (ModelUnavailable, MlflowRejected) as exc:  # a refusal will not go away by asking again
             self._refused[(ref.version, ref.sha256)] = str(exc)
+            self.last_check_error = f"version {ref.version} refused: {exc}"
             serving = current.version if current is not None else "none"
             logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)
             _record_event(ModelEvent.Kind.REFUSED, ref.version, self.alias, f"{exc} (still serving version {serving})")

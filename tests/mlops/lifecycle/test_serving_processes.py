@@ -10,6 +10,7 @@ from django.utils import timezone
 from mlops.lifecycle.serving_processes import process_role, serving_process_heartbeat
 from mlops.models import ServingProcess
 from mlops.services import model_promote
+from tests.support.promotion import versions_register
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +49,18 @@ def test_celery_workers_are_told_apart_from_web_processes_by_their_command(monke
     assert process_role() == "celery"
     monkeypatch.setattr(sys, "argv", ["/srv/app/.venv/bin/gunicorn", "nutrilearn.wsgi"])
     assert process_role() == "web"
+
+
+def test_a_process_that_refuses_the_new_champion_reports_why(
+    served_from_registry, db, mlflow_client, tmp_path, nudged_state_dict, broken_state_dict
+):
+    versions_register(tmp_path, nudged_state_dict, also={"broken": broken_state_dict})
+    served_from_registry.get()
+
+    model_promote(version="3", check=False)
+    assert served_from_registry.refresh() == "refused"
+    served_from_registry._heartbeat()
+
+    row = ServingProcess.objects.get(pid=os.getpid(), alias="champion")
+    assert row.model_version == "1"
+    assert row.last_check_error.startswith("version 3 refused:") and "non-finite" in row.last_check_error

@@ -48,13 +48,17 @@ CHANGE_ERRORS = {
     **COMMON_ERRORS,
     400: error_response(
         "PromotionBadRequestError",
-        {"invalid": "a field is missing, empty or malformed (see error.fields)", "parse_error": "the body is not valid JSON"},
+        {
+            "invalid": "a field is missing, empty or malformed (see error.fields)",
+            "parse_error": "the body is not valid JSON",
+            "mlflow_rejected": "the model registry answered and refused the request",
+        },
     ),
     403: error_response(
         "PromotionForbiddenError", {**PERMISSION_DENIED, "promotion_forbidden": f"the caller is staff without {PERMISSION}"}
     ),
     404: error_response("PromotionNotFoundError", {"mlflow_not_found": "the registry has no such version"}),
-    409: error_response("PromotionConflictError", REFUSALS),
+    409: error_response("PromotionConflictError", {**REFUSALS, "mlflow_conflict": "the registry refused a conflicting change"}),
     415: error_response("PromotionUnsupportedError", {"unsupported_media_type": "the body is not JSON or a form"}),
     503: error_response("PromotionUnavailableError", {"tracking_unavailable": "the model registry cannot be reached"}),
 }

@@ -415,6 +415,9 @@ SPECTACULAR_SETTINGS = {
         "PermissionDeniedCodeEnum": ["permission_denied"],
         "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
         "InvalidParameterCodeEnum": ["invalid"],
+        "TrackingUnavailableCodeEnum": ["tracking_unavailable"],
+        "MlflowNotFoundCodeEnum": ["mlflow_not_found"],
+        "InvalidBodyCodeEnum": ["invalid", "parse_error", "mlflow_rejected"],
     },
 }
 

@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, Evaluation, JobRun, ModelEvent, ServingRun
+from .models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    DriftReport,
+    Evaluation,
+    JobRun,
+    ModelEvent,
+    PromotionRecord,
+    ServingProcess,
+    ServingRun,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,12 +34,15 @@ class AlertRuleAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "enabled"]}),
-        ("Condition", {
-            "fields": ["metric", "operator", "threshold", "window_minutes"],
-            "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
-            "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
-            "data in its window does not fire.",
-        }),
+        (
+            "Condition",
+            {
+                "fields": ["metric", "operator", "threshold", "window_minutes"],
+                "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
+                "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
+                "data in its window does not fire.",
+            },
+        ),
         ("Notifications", {"fields": ["email_to", "webhook_url"]}),
     ]
 
@@ -101,3 +115,22 @@ class EvaluationAdmin(ReadOnlyAdmin):
     list_filter = ["source", "model_version"]
     search_fields = ["model_version", "mlflow_run_id"]
     date_hierarchy = "created_at"
+
+
+@admin.register(PromotionRecord)
+class PromotionRecordAdmin(ReadOnlyAdmin):
+    """The audit trail: nobody edits or deletes it by hand. Grant mlops.promote_model under Users (or manage.py promotion_grant)."""
+
+    list_display = ["created_at", "kind", "model_name", "from_version", "to_version", "actor_name", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["reason", "actor_name", "to_version"]
+    readonly_fields = ["created_at", "kind", "actor", "actor_name", "model_name", "from_version", "to_version", "reason", "evidence"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServingProcess)
+class ServingProcessAdmin(ReadOnlyAdmin):
+    list_display = ["hostname", "pid", "role", "alias", "model_version", "switched_at", "last_seen"]
+    list_filter = ["role", "alias"]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .lifecycle import api as lifecycle_api
 
 urlpatterns = [
     path("experiments", api.ExperimentsView.as_view(), name="mlops-api-experiments"),
@@ -14,4 +15,9 @@ urlpatterns = [
     path("monitoring/drift", api.DriftView.as_view(), name="mlops-api-drift"),
     path("monitoring/health", api.HealthView.as_view(), name="mlops-api-health"),
     path("metrics/history", api.MetricHistoryView.as_view(), name="mlops-api-metric-history"),
+    path("promotion/check", lifecycle_api.PromotionCheckView.as_view(), name="mlops-api-promotion-check"),
+    path("promotion/promote", lifecycle_api.PromoteView.as_view(), name="mlops-api-promote"),
+    path("promotion/rollback", lifecycle_api.RollbackView.as_view(), name="mlops-api-rollback"),
+    path("promotion/records", lifecycle_api.PromotionRecordsView.as_view(), name="mlops-api-promotion-records"),
+    path("serving-processes", lifecycle_api.ServingProcessesView.as_view(), name="mlops-api-serving-processes"),
 ]

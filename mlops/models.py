@@ -363,3 +363,61 @@ class RollupState(models.Model):
 
     def __str__(self):
         return f"{self.name} refreshed at {self.refreshed_at}"
+
+
+class PromotionRecord(models.Model):
+    """One move of the champion alias made by a person or the CLI: who, when, from, to, why, and the evidence shown.
+
+    Written by ``mlops.lifecycle.promotion`` after the alias moved; it also carries the permission
+    that promoting and rolling back require (``mlops.promote_model``).
+    """
+
+    class Kind(models.TextChoices):
+        PROMOTE = "promote", "Promote"
+        ROLLBACK = "rollback", "Roll back"
+        OVERRIDE = "override", "Promote over the guardrail"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Empty for the CLI."
+    )
+    actor_name = models.CharField(max_length=150, help_text="The user's name at the time, or 'cli'.")
+    model_name = models.CharField(max_length=100)
+    from_version = models.CharField(max_length=50, blank=True, help_text="The champion before (empty: none).")
+    to_version = models.CharField(max_length=50)
+    reason = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True, help_text="The guardrail's verdict and the evaluations it compared.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("promote_model", "Can promote and roll back model versions")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.model_name} v{self.from_version or '-'} → v{self.to_version} by {self.actor_name}"
+
+
+class ServingProcess(models.Model):
+    """The heartbeat of one serving process and alias: which version it serves, written by its alias watcher each interval."""
+
+    class Role(models.TextChoices):
+        WEB = "web", "Web"
+        CELERY = "celery", "Celery worker"
+
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    alias = models.CharField(max_length=50, help_text="The alias the process follows (champion, ...).")
+    model_version = models.CharField(max_length=50, help_text="The version served ('bundled': the fallback weights).")
+    model_sha256 = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    switched_at = models.DateTimeField(help_text="When the process loaded or switched to the version it serves.")
+    last_seen = models.DateTimeField(db_index=True)
+    last_check_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["hostname", "pid", "alias"]
+        constraints = [models.UniqueConstraint(fields=["hostname", "pid", "alias"], name="serving_process_per_alias")]
+
+    def __str__(self):
+        return f"{self.role} {self.hostname}:{self.pid} serves {self.alias} v{self.model_version}"

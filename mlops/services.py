@@ -23,6 +23,7 @@ from predictions.services import food_ensure
 from . import mlflow_store
 from .classification_metrics import classification_report, confusion_matrix_figure
 from .datasets import dataset_scan, evaluation_samples
+from .lifecycle.guardrail import evaluation_set_key, image_id
 from .mlflow_store import registry
 from .mlflow_store.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 from .models import Evaluation, ModelEvent
@@ -93,6 +94,7 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
     """Evaluate a registered version (default: the champion) on a labelled folder (its test split if it has one).
 
     ``tta``: each photo's probabilities are averaged with its mirror image's, as training reports its test accuracy.
+    The details keep each photo's correctness (``per_image``) and the set's key (``evaluation_set``) for the guardrail.
     """
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
@@ -101,10 +103,19 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
         classifier, [path for path, _ in samples], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, progress=progress,
         mirrored=tta,
     )
-    report = classification_report([food_key(name) for _, name in samples], predicted)
+    truth = [food_key(name) for _, name in samples]
+    report = classification_report(truth, predicted)
+    # Per-image correctness under a stable id: the promotion guardrail pairs two versions' answers on the same photos.
+    per_image = {
+        image_id(root=Path(dataset_dir), path=path, sha256=sha256_file(path)): actual == answer
+        for (path, _), actual, answer in zip(samples, truth, predicted, strict=True)
+    }
     return evaluation_record(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.DATASET, sample_count=report.sample_count,
-        details={"dataset": Path(dataset_dir).name, "sha256": ref.sha256, "tta": tta, **report.details()},
+        details={
+            "dataset": Path(dataset_dir).name, "sha256": ref.sha256, "tta": tta, **report.details(),
+            "evaluation_set": evaluation_set_key(per_image), "per_image": per_image,
+        },
         figure=confusion_matrix_figure(report, title=f"{ref.name} v{ref.version} on {Path(dataset_dir).name}"),
         **report.summary(),
     )

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import prometheus, views
+from .pages import promotion_views
 from .pages import views as pages
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("mlops/predictions/<int:prediction_id>/thumbnail.jpg", pages.prediction_thumbnail, name="mlops-prediction-thumbnail"),
     path("mlops/drift/", pages.drift_page, name="mlops-drift"),
     path("mlops/models/", pages.models_page, name="mlops-models"),
+    path("mlops/models/promote/", promotion_views.promote_view, name="mlops-promote"),
+    path("mlops/models/rollback/", promotion_views.rollback_view, name="mlops-rollback"),
     path("mlops/alerts/", pages.alerts_page, name="mlops-alerts"),
     path("mlops/alerts/<int:alert_id>/acknowledge", pages.alert_acknowledge_view, name="mlops-alert-acknowledge"),
     path("mlops/jobs/", pages.jobs_page, name="mlops-jobs"),

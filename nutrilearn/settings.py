@@ -350,6 +350,10 @@ MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-clas
 NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
 # How often each serving process checks the champion alias (0 = never after the first load).
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
+# Promotion guardrail: a challenger is refused when its accuracy on the images both versions were
+# evaluated on is lower than the champion's by more than this many percentage points AND McNemar's
+# test finds the difference significant (p < 0.05); see mlops/lifecycle/guardrail.py.
+NUTRILEARN_PROMOTION_TOLERANCE = envfloat("NUTRILEARN_PROMOTION_TOLERANCE", 1.0)
 # Downloaded model artefacts, one folder per weights sha256.
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
@@ -418,6 +422,9 @@ SPECTACULAR_SETTINGS = {
         "PermissionDeniedCodeEnum": ["permission_denied"],
         "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
         "InvalidParameterCodeEnum": ["invalid"],
+        "TrackingUnavailableCodeEnum": ["tracking_unavailable"],
+        "MlflowNotFoundCodeEnum": ["mlflow_not_found"],
+        "InvalidBodyCodeEnum": ["invalid", "parse_error", "mlflow_rejected"],
     },
 }
 

@@ -5,8 +5,10 @@ gunicorn or Celery will fork). The served model is the registry version behind a
 ``champion``; when the registry is unreachable or empty the bundled weights serve and
 the reason is kept. A daemon thread checks the alias every NUTRILEARN_MODEL_POLL_SECONDS
 and switches only to a version that loaded and passed its smoke test; a refused version
-is recorded with why and the old model keeps serving. A model that fails to load leaves
-the process not-ready with the reason recorded; it never crashes at import.
+is recorded with why and the old model keeps serving. Each check also writes the process's
+heartbeat (``mlops.lifecycle.serving_processes``): the version it serves, for the Models page.
+A model that fails to load leaves the process not-ready with the reason recorded; it never
+crashes at import.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dataclasses import dataclass
 import torch
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
+from django.utils import timezone
 
+from mlops.lifecycle.serving_processes import serving_process_heartbeat
 from mlops.mlflow_store import MlflowNotFound, MlflowRejected, MlflowUnavailable
 from mlops.mlflow_store.registry import alias_resolve, classifier_load
 from mlops.models import ModelEvent
@@ -75,6 +79,7 @@ class ModelHolder:
         self.alias = alias
         self._lock = threading.Lock()
         self._model: ServedModel | None = None
+        self._served_since = timezone.now()
         self.last_error: str | None = None
         self.fallback_reason: str | None = None
         self.last_check_error: str | None = None
@@ -95,6 +100,7 @@ class ModelHolder:
         with self._lock:
             if self._model is None:
                 self._model = self._load()
+                self._served_since = timezone.now()
             model = self._model
         self._start_watcher()
         return model
@@ -143,6 +149,7 @@ class ModelHolder:
         Returns "unchanged", "switched", "refused" or "unavailable" (registry unreachable, alias unset, or
         the registry refused to resolve it).
         A refused version is recorded once (ModelEvent REFUSED) and not retried while the alias stays on it.
+        ``last_check_error`` says why the last check did not switch (reported with the heartbeat), None when it did not fail.
         """
         current = self._model
         try:
@@ -156,6 +163,7 @@ class ModelHolder:
         if current is not None and (current.version, current.sha256) == (ref.version, ref.sha256):
             return "unchanged"
         if (ref.version, ref.sha256) in self._refused:
+            self.last_check_error = f"version {ref.version} refused: {self._refused[(ref.version, ref.sha256)]}"
             return "refused"
         try:
             candidate = load_registry_model(ref)
@@ -165,12 +173,14 @@ class ModelHolder:
             return "unavailable"
         except (ModelUnavailable, MlflowRejected) as exc:  # a refusal will not go away by asking again
             self._refused[(ref.version, ref.sha256)] = str(exc)
+            self.last_check_error = f"version {ref.version} refused: {exc}"
             serving = current.version if current is not None else "none"
             logger.error("refused %s version %s, still serving %s: %s", self.alias, ref.version, serving, exc)
             _record_event(ModelEvent.Kind.REFUSED, ref.version, self.alias, f"{exc} (still serving version {serving})")
             return "refused"
         with self._lock:
             self._model = candidate
+            self._served_since = timezone.now()
         self.fallback_reason = None
         previous = current.version if current is not None else "none"
         logger.info("switched to %s version %s (was %s)", self.alias, candidate.version, previous)
@@ -192,13 +202,27 @@ class ModelHolder:
             self._watcher.start()
 
     def _watch(self, interval: float, stop: threading.Event) -> None:
+        self._heartbeat()
         while not stop.wait(interval):
             try:
                 self.refresh()
             except Exception:  # the watcher must outlive any one failed check; the next check retries
                 logger.exception("checking the %s alias failed", self.alias)
-            finally:
-                close_old_connections()
+            self._heartbeat()
+            close_old_connections()
+
+    def _heartbeat(self) -> None:
+        """Report the version served (mlops.ServingProcess); a database hiccup must not stop the watcher, so it is logged."""
+        model = self._model
+        if model is None:
+            return
+        try:
+            serving_process_heartbeat(
+                alias=self.alias, model_version=model.version, model_sha256=model.sha256, switched_at=self._served_since,
+                check_error=self.last_check_error or "",
+            )
+        except DatabaseError as exc:
+            logger.error("could not record the heartbeat of the %s model: %s", self.alias, exc)
 
     def loaded(self) -> ServedModel | None:
         return self._model

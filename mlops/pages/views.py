@@ -19,7 +19,7 @@ from predictions.thumbnails import ThumbnailUnavailable, thumbnail_ensure
 
 from ..alerts import AlertAcknowledgeRefused, alert_acknowledge
 from ..models import Alert
-from . import alerts, drift, jobs, model_versions, overview, predictions
+from . import alerts, drift, jobs, model_versions, overview, predictions, promotion
 from .filters import DAY_CHOICES, FilterInvalid, filters_parse
 from .navigation import model_version_choices
 
@@ -89,7 +89,9 @@ def drift_page(request, filters):
 
 @ops_page("mlops/models.html", "models")
 def models_page(request, filters):
-    return model_versions.models_context(filters, version=request.GET.get("version"), compare=request.GET.get("compare"))
+    context = model_versions.models_context(filters, version=request.GET.get("version"), compare=request.GET.get("compare"))
+    context["promotion"] = promotion.promotion_panel(user=request.user, aliases=context["aliases"], versions=context["versions"])
+    return context
 
 
 @ops_page("mlops/alerts.html", "alerts")

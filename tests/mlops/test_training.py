@@ -57,7 +57,7 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     shapes = Food.objects.filter(key__in=list(SHAPES))
     assert shapes.count() == 4 and not any(food.has_nutrition for food in shapes)
 
-    call_command("promote", "--version", "2", stdout=io.StringIO())
+    call_command("promote", "--version", "2", "--reason", "trained on the shapes", "--override", stdout=io.StringIO())
     assert served_from_registry.refresh() == "switched"
     served = predict(client)
     assert served["model"] == {"name": "food-classifier", "version": "2", "sha256": challenger.sha256}

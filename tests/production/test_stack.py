@@ -87,7 +87,7 @@ def test_real_photos_are_recognised_mirrored_once_and_counted(stack, coffee_png,
 def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coffee_png):
     photo = jpeg(coffee_png)
     version = stack.manage("shell", "-c", REGISTER_SECOND_VERSION).strip().splitlines()[-1]
-    stack.manage("promote", "--version", version)
+    stack.manage("promote", "--version", version, "--reason", "stack test", "--override")
     versions_by_pid: dict[str, str] = {}
 
     def both_workers_serve_the_new_version() -> bool:
@@ -105,6 +105,15 @@ def test_a_promotion_reaches_both_gunicorn_workers_without_a_restart(stack, coff
     wait_for(both_workers_serve_the_new_version, timeout=120, interval=1, what=f"both gunicorn workers serving version {version}")
 
     assert sorted(versions_by_pid.values()) == [version, version]
+    headers = {"Authorization": f"Token {stack.staff_token()}"}
+
+    def both_workers_report_the_new_version() -> bool:
+        status, body = json_request(f"{stack.url}/api/v1/mlops/serving-processes", headers=headers)
+        assert status == 200, body
+        reported = {str(row["pid"]): (row["role"], row["model_version"], row["flag"]) for row in body["processes"]}
+        return all(reported.get(pid) == ("web", version, "") for pid in versions_by_pid)
+
+    wait_for(both_workers_report_the_new_version, timeout=30, interval=1, what="both gunicorn workers' heartbeats on the new version")
 
 
 def trickle_upload(stack: ProductionStack, photo: bytes, *, byte_every: float = 0.25, give_up_after: float = 60) -> tuple[bytes, int, int]:

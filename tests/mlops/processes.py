@@ -110,15 +110,30 @@ class RedisServer(Process):
 
 
 class CeleryWorker(Process):
-    """``celery -A nutrilearn worker -Q celery,mlflow -c 1`` with an embedded beat (the sweeper)."""
+    """``celery -A nutrilearn worker -Q celery,mlflow -c 1`` (or other ``queues``) with an embedded beat (the sweeper)."""
 
-    def __init__(self, tmp: Path, env: dict, *, name: str = "worker"):
+    def __init__(self, tmp: Path, env: dict, *, name: str = "worker", queues: str = "celery,mlflow"):
         self.ready_marker = "ready."
         self.tmp = tmp
         command = [
-            str(BIN / "celery"), "-A", "nutrilearn", "worker", "-Q", "celery,mlflow", "-c", "1",
-            "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
-            "-B", "-s", str(tmp / "celerybeat-schedule"), "-n", f"{name}-{os.getpid()}@%h",
+            str(BIN / "celery"),
+            "-A",
+            "nutrilearn",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "-B",
+            "-s",
+            str(tmp / "celerybeat-schedule"),
+            "-n",
+            f"{name}-{os.getpid()}@%h",
         ]
         super().__init__(name, command, log=tmp / f"{name}.log", env=env)
 
@@ -135,8 +150,18 @@ class MlflowServer(Process):
     def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None):
         self.port = port or unused_port()
         command = [
-            str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--default-artifact-root", artifacts_uri,
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            str(BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            backend_uri,
+            "--default-artifact-root",
+            artifacts_uri,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
         ]
         # MLflow's job executors are a pool of extra processes the tests never use; they slow the start.
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -172,8 +197,18 @@ class WebServer(Process):
             command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
         elif kind == "gunicorn":
             command = [
-                str(BIN / "gunicorn"), "nutrilearn.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-                "--workers", "1", "--threads", str(threads), "--timeout", "300",
+                str(BIN / "gunicorn"),
+                "nutrilearn.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "1",
+                "--threads",
+                str(threads),
+                "--timeout",
+                "300",
             ]
         else:
             raise ValueError(f"unknown web server {kind!r}, expected one of {self.KINDS}")
@@ -232,7 +267,7 @@ def worker_environment(*, database: str, broker_url: str, tracking_uri: str, art
     return env
 
 
-def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra: str) -> CeleryWorker:
+def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, *, queues: str = "celery,mlflow", **extra: str) -> CeleryWorker:
     """A Celery worker (with embedded beat) on this test's database, the given Redis and MLflow store; ``extra`` settings by env."""
     from django.db import connection
 
@@ -244,4 +279,4 @@ def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra
         var_dir=tmp_path / "var",
         **extra,
     )
-    return CeleryWorker(tmp_path, env).start()
+    return CeleryWorker(tmp_path, env, queues=queues).start()

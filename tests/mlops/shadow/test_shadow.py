@@ -10,8 +10,8 @@ from mlops.labelling.models import Label
 from mlops.shadow import enqueue
 from mlops.shadow.models import ShadowPrediction
 from mlops.shadow.selectors import shadow_agreement
-from mlops.shadow.serving import ChallengerUnavailable
 from mlops.shadow.services import shadow_predict, shadow_sweep
+from mlops.shadow.serving import ChallengerUnavailable
 from predictions.models import Prediction
 from tests.mlops.factories import food_make, predictions_make
 from tests.mlops.mirror_support import celery_broker

@@ -76,7 +76,7 @@ class LabelExport:
     label_ids: list[int]
     counts: dict[str, int]
     images_sha256: str
-    skipped: int  # labels whose photo is gone from storage
+    skipped: int  # labels whose photo was not kept or is gone from storage
 
     @property
     def image_count(self) -> int:
@@ -105,6 +105,9 @@ def labels_export(*, out_dir: Path, include_not_food: bool = False, folder_for: 
             continue
         prediction = label.prediction
         folder = folder_for.get(label.food_key, label.food_key)
+        if not prediction.image:  # the photo was not kept (e.g. removed on request): nothing to train on
+            skipped += 1
+            continue
         try:
             with default_storage.open(prediction.image.name) as photo:
                 data = photo.read()

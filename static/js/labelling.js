@@ -75,4 +75,5 @@
       button.click();
     }
   });
+  queue.dataset.keysReady = "1";
 })();

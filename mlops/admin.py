@@ -1,7 +1,19 @@
 from django.contrib import admin
 from django.db import models
 
-from .models import Alert, AlertDelivery, AlertRule, DriftReport, Evaluation, JobRun, ModelEvent, ServingRun
+from .models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    DriftReport,
+    Evaluation,
+    JobRun,
+    Label,
+    ModelEvent,
+    RetrainRun,
+    ServingRun,
+    ShadowPrediction,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,12 +35,15 @@ class AlertRuleAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "enabled"]}),
-        ("Condition", {
-            "fields": ["metric", "operator", "threshold", "window_minutes"],
-            "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
-            "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
-            "data in its window does not fire.",
-        }),
+        (
+            "Condition",
+            {
+                "fields": ["metric", "operator", "threshold", "window_minutes"],
+                "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
+                "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
+                "data in its window does not fire.",
+            },
+        ),
         ("Notifications", {"fields": ["email_to", "webhook_url"]}),
     ]
 
@@ -100,4 +115,33 @@ class EvaluationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "model_name", "model_version", "source", "accuracy", "precision", "recall", "f1_score", "sample_count"]
     list_filter = ["source", "model_version"]
     search_fields = ["model_version", "mlflow_run_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Label)
+class LabelAdmin(ReadOnlyAdmin):
+    """The labelled set: users' feedback, the staff queue and shadow reviews (written by those, not here)."""
+
+    list_display = ["created_at", "prediction", "food_key", "source", "user"]
+    list_filter = ["source"]
+    search_fields = ["food_key", "food_text"]
+    raw_id_fields = ["prediction", "food", "user"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ShadowPrediction)
+class ShadowPredictionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "prediction", "model_version", "food", "confidence", "agrees", "verdict", "reviewed_by"]
+    list_filter = ["agrees", "verdict", "model_version"]
+    raw_id_fields = ["prediction", "food", "reviewed_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(RetrainRun)
+class RetrainRunAdmin(ReadOnlyAdmin):
+    """Each retraining: its triggers, labels and images (by hash), the challenger it registered and both evaluations."""
+
+    list_display = ["created_at", "status", "champion_version", "model_version", "image_count", "promoted", "alert", "error"]
+    list_filter = ["status", "promoted"]
+    raw_id_fields = ["drift_report", "challenger_evaluation", "champion_evaluation", "alert"]
     date_hierarchy = "created_at"

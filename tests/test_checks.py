@@ -28,3 +28,18 @@ def test_production_on_embedded_defaults_warns(settings):
 
 def test_default_test_configuration_has_no_errors():
     assert not {i for i in check_ids() if i.startswith("nutrilearn.E")}
+
+
+def test_a_retraining_base_dataset_that_is_not_a_folder_warns(settings, tmp_path):
+    settings.NUTRILEARN_RETRAIN_BASE_DATASET = str(tmp_path / "missing")
+    assert "nutrilearn.W010" in check_ids()
+
+    settings.NUTRILEARN_RETRAIN_BASE_DATASET = str(tmp_path)
+    assert "nutrilearn.W010" not in check_ids()
+
+
+def test_shadow_mode_without_the_registry_warns(settings):
+    settings.NUTRILEARN_SHADOW_ENABLED = True
+    settings.NUTRILEARN_MODEL_SOURCE = "bundled"
+
+    assert "nutrilearn.W011" in check_ids()

@@ -183,3 +183,10 @@ def test_a_verdict_records_the_right_answer_as_a_label(staff_client):
     assert list(ShadowPrediction.objects.order_by("pk").values_list("verdict", flat=True)) == ["champion", "challenger", "neither"]
     unreviewed = staff_client.get("/mlops/shadow/?unreviewed=1").content.decode()
     assert "disagreement-" not in unreviewed
+
+
+def test_the_shadow_page_and_its_verdicts_are_for_staff_only(member_client):
+    row = disagreement(champion="pizza", challenger="flatbread")
+    assert member_client.get("/mlops/shadow/").status_code == 302
+    assert member_client.post(f"/mlops/shadow/{row.pk}/review", {"verdict": "champion"}).status_code == 302
+    assert not Label.objects.exists() and ShadowPrediction.objects.get().verdict == ""

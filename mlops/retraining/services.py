@@ -134,6 +134,12 @@ def _retrain(run: RetrainRun, config: TrainingConfig) -> None:
         run.save(update_fields=["model_version", "details"])
         run.challenger_evaluation = model_evaluate_dataset(dataset_dir=dataset.root, version=ref.version)
         run.champion_evaluation = model_evaluate_dataset(dataset_dir=dataset.root, version=champion.version)
+    retrain_conclude(run=run)
+
+
+def retrain_conclude(*, run: RetrainRun) -> RetrainRun:
+    """Finish a retraining whose challenger is registered and evaluated: open its alert, promote it only when
+    NUTRILEARN_RETRAIN_AUTO_PROMOTE allows (through ``model_promote``, whose refusal is recorded, not raised), mark it succeeded."""
     run.alert = retrain_alert_open(run=run)
     if settings.NUTRILEARN_RETRAIN_AUTO_PROMOTE:
         try:
@@ -143,6 +149,7 @@ def _retrain(run: RetrainRun, config: TrainingConfig) -> None:
     run.status = RetrainRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.save()
+    return run
 
 
 def _comparison(challenger: Evaluation, champion: Evaluation) -> str:

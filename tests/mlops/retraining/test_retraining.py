@@ -132,3 +132,40 @@ def test_drift_and_degraded_feedback_retrain_a_challenger_that_is_evaluated_and_
     assert JobRun.objects.get(name=Job.RETRAIN).status == "succeeded"
 
     assert services.retrain_execute(run_id=run.pk, config=TINY) is None  # a duplicate message does nothing
+
+
+def evaluated_run(*, challenger_version: str, champion_version: str = "1") -> RetrainRun:
+    """A retraining whose challenger is registered and evaluated (as ``_retrain`` leaves it), to conclude."""
+    from mlops.models import Evaluation
+
+    scores = {"precision": 0.5, "recall": 0.5, "f1_score": 0.5, "sample_count": 40, "model_name": "food-classifier", "source": "dataset"}
+    return RetrainRun.objects.create(
+        status=RetrainRun.Status.RUNNING,
+        model_version=challenger_version,
+        champion_version=champion_version,
+        challenger_evaluation=Evaluation.objects.create(model_version=challenger_version, accuracy=0.8, **scores),
+        champion_evaluation=Evaluation.objects.create(model_version=champion_version, accuracy=0.6, **scores),
+    )
+
+
+@pytest.mark.integration
+def test_auto_promotion_goes_through_model_promote_and_its_refusal_is_recorded(
+    served_from_registry, tmp_path, settings, nudged_state_dict, broken_state_dict
+):
+    from tests.support.registry import register_variant
+
+    bundled_model_register()
+    working = register_variant(tmp_path / "working", nudged_state_dict, aliases=("challenger",))
+    broken = register_variant(tmp_path / "broken", broken_state_dict)
+
+    kept = services.retrain_conclude(run=evaluated_run(challenger_version=working.version))
+    assert (kept.status, kept.promoted, registry.alias_resolve("champion").version) == ("succeeded", False, "1")
+
+    settings.NUTRILEARN_RETRAIN_AUTO_PROMOTE = True
+    refused = services.retrain_conclude(run=evaluated_run(challenger_version=broken.version))
+    assert (refused.promoted, registry.alias_resolve("champion").version) == (False, "1")
+    assert "does not load" in refused.details["promotion_refused"]
+    promoted = services.retrain_conclude(run=evaluated_run(challenger_version=working.version))
+    assert (promoted.promoted, registry.alias_resolve("champion").version) == (True, working.version)
+    assert Alert.objects.filter(status="open").get() == promoted.alert  # each conclusion supersedes the previous alert
+    assert "accuracy 80.0%" in promoted.alert.message and "60.0%" in promoted.alert.message

@@ -149,6 +149,7 @@ def evaluated_run(*, challenger_version: str, champion_version: str = "1") -> Re
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_auto_promotion_goes_through_model_promote_and_its_refusal_is_recorded(
     served_from_registry, tmp_path, settings, nudged_state_dict, broken_state_dict
 ):

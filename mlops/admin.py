@@ -35,15 +35,12 @@ class AlertRuleAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["name", "enabled"]}),
-        (
-            "Condition",
-            {
-                "fields": ["metric", "operator", "threshold", "window_minutes"],
-                "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
-                "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
-                "data in its window does not fire.",
-            },
-        ),
+        ("Condition", {
+            "fields": ["metric", "operator", "threshold", "window_minutes"],
+            "description": "Request and confidence metrics cover the last window_minutes; drift reads the latest periodic "
+            "drift report (1 = drift) and the mirror backlog its current age, whatever the window. A rule with too little "
+            "data in its window does not fire.",
+        }),
         ("Notifications", {"fields": ["email_to", "webhook_url"]}),
     ]
 

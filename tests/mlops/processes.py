@@ -116,24 +116,9 @@ class CeleryWorker(Process):
         self.ready_marker = "ready."
         self.tmp = tmp
         command = [
-            str(BIN / "celery"),
-            "-A",
-            "nutrilearn",
-            "worker",
-            "-Q",
-            queues,
-            "-c",
-            "1",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-            "-B",
-            "-s",
-            str(tmp / "celerybeat-schedule"),
-            "-n",
-            f"{name}-{os.getpid()}@%h",
+            str(BIN / "celery"), "-A", "nutrilearn", "worker", "-Q", queues, "-c", "1",
+            "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+            "-B", "-s", str(tmp / "celerybeat-schedule"), "-n", f"{name}-{os.getpid()}@%h",
         ]
         super().__init__(name, command, log=tmp / f"{name}.log", env=env)
 
@@ -150,18 +135,8 @@ class MlflowServer(Process):
     def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None):
         self.port = port or unused_port()
         command = [
-            str(BIN / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            backend_uri,
-            "--default-artifact-root",
-            artifacts_uri,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
+            str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--default-artifact-root", artifacts_uri,
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]
         # MLflow's job executors are a pool of extra processes the tests never use; they slow the start.
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -197,18 +172,8 @@ class WebServer(Process):
             command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
         elif kind == "gunicorn":
             command = [
-                str(BIN / "gunicorn"),
-                "nutrilearn.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                "1",
-                "--threads",
-                str(threads),
-                "--timeout",
-                "300",
+                str(BIN / "gunicorn"), "nutrilearn.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+                "--workers", "1", "--threads", str(threads), "--timeout", "300",
             ]
         else:
             raise ValueError(f"unknown web server {kind!r}, expected one of {self.KINDS}")

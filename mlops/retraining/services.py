@@ -48,8 +48,10 @@ def retrain_check(*, now: datetime | None = None) -> RetrainRun | None:
     _republish_lost(now=now)
     with job_recorded(Job.RETRAIN_CHECK) as record:
         triggers, report = retrain_triggers(now=now)
-        last = RetrainRun.objects.exclude(status=RetrainRun.Status.FAILED).order_by("-created_at", "-id").first()
-        new_labels = _labels_since(last)
+        # The cooldown counts every retraining, failed ones too (a failure must not repeat at every check);
+        # new labels count from the last one that produced a challenger.
+        last = RetrainRun.objects.order_by("-created_at", "-id").first()
+        new_labels = _labels_since(RetrainRun.objects.filter(status=RetrainRun.Status.SUCCEEDED).order_by("-created_at", "-id").first())
         record.details = {"triggers": [trigger["kind"] for trigger in triggers], "new_labels": new_labels}
         cooldown = timedelta(hours=settings.NUTRILEARN_RETRAIN_COOLDOWN_HOURS)
         reason = ""

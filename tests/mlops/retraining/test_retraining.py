@@ -86,6 +86,9 @@ def test_the_check_waits_for_enough_new_labels_and_for_the_cooldown(settings, mo
 
     labelled_shapes_make(per_class=2)
     assert services.retrain_check() is None  # cooldown
+    RetrainRun.objects.filter(pk=run.pk).update(status=RetrainRun.Status.FAILED)
+    assert services.retrain_check() is None  # a failed retraining counts for the cooldown too
+    RetrainRun.objects.filter(pk=run.pk).update(status=RetrainRun.Status.PENDING)
     assert list(JobRun.objects.filter(name=Job.RETRAIN_CHECK).values_list("items", flat=True)) == [1]  # skipped checks leave no row
 
     RetrainRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=30))

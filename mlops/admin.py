@@ -8,10 +8,13 @@ from .models import (
     DriftReport,
     Evaluation,
     JobRun,
+    Label,
     ModelEvent,
     PromotionRecord,
+    RetrainRun,
     ServingProcess,
     ServingRun,
+    ShadowPrediction,
 )
 
 
@@ -134,3 +137,30 @@ class PromotionRecordAdmin(ReadOnlyAdmin):
 class ServingProcessAdmin(ReadOnlyAdmin):
     list_display = ["hostname", "pid", "role", "alias", "model_version", "switched_at", "last_seen"]
     list_filter = ["role", "alias"]
+@admin.register(Label)
+class LabelAdmin(ReadOnlyAdmin):
+    """The labelled set: users' feedback, the staff queue and shadow reviews (written by those, not here)."""
+
+    list_display = ["created_at", "prediction", "food_key", "source", "user"]
+    list_filter = ["source"]
+    search_fields = ["food_key", "food_text"]
+    raw_id_fields = ["prediction", "food", "user"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(ShadowPrediction)
+class ShadowPredictionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "prediction", "model_version", "food", "confidence", "agrees", "verdict", "reviewed_by"]
+    list_filter = ["agrees", "verdict", "model_version"]
+    raw_id_fields = ["prediction", "food", "reviewed_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(RetrainRun)
+class RetrainRunAdmin(ReadOnlyAdmin):
+    """Each retraining: its triggers, labels and images (by hash), the challenger it registered and both evaluations."""
+
+    list_display = ["created_at", "status", "champion_version", "model_version", "image_count", "promoted", "alert", "error"]
+    list_filter = ["status", "promoted"]
+    raw_id_fields = ["drift_report", "challenger_evaluation", "champion_evaluation", "alert"]
+    date_hierarchy = "created_at"

@@ -93,6 +93,9 @@ def rule_measure(rule: AlertRule, *, now: datetime) -> Measurement:
         backlog = selectors.mirror_backlog()
         waiting = backlog["count"]
         return Measurement(value=backlog["oldest_age_seconds"], samples=waiting, enough_data=True, detail=f"{waiting} predictions waiting")
+    if rule.metric == Metric.RETRAINED:
+        # An event rule: retraining opens its alerts (mlops.retraining), people resolve them by promoting or not.
+        return Measurement(value=None, samples=None, enough_data=False, detail="opened by retraining, not measured")
     raise ValueError(f"Unknown alert metric {rule.metric!r}")
 
 

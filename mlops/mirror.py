@@ -494,7 +494,7 @@ def mirror_enqueue() -> bool:
         return False
     try:
         celery_app.send_task(MIRROR_TASK, retry=False)
-    except _broker_errors() as exc:
+    except broker_errors() as exc:
         mirror_schedule_clear()
         backoff = settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS
         if enqueue_breaker.open(seconds=backoff):
@@ -503,7 +503,7 @@ def mirror_enqueue() -> bool:
     return True
 
 
-def _broker_errors() -> tuple[type[BaseException], ...]:
+def broker_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean "the broker is unreachable": kombu's, the transport's own (redis-py's), socket errors.
 
     Only evaluated when publishing failed (an except clause's expression is lazy).

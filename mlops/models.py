@@ -184,6 +184,7 @@ class AlertRule(models.Model):
         AVG_CONFIDENCE = "avg_confidence", "Average confidence (0-1)"
         DRIFT = "drift_detected", "Drift detected (1 = yes)"
         MIRROR_BACKLOG_AGE = "mirror_backlog_age_seconds", "Age of the oldest unmirrored prediction (s)"
+        RETRAINED = "retrained_challenger", "A retrained challenger is ready (opened by retraining, not measured)"
 
     class Operator(models.TextChoices):
         GT = "gt", ">"
@@ -421,3 +422,7 @@ class ServingProcess(models.Model):
 
     def __str__(self):
         return f"{self.role} {self.hostname}:{self.pid} serves {self.alias} v{self.model_version}"
+# Models of the lifecycle packages, registered with the app here (their modules import no other mlops module).
+from .labelling.models import Label  # noqa: E402, F401
+from .retraining.models import RetrainRun  # noqa: E402, F401
+from .shadow.models import ShadowPrediction  # noqa: E402, F401

@@ -93,3 +93,8 @@ def alert_webhook_deliver(self, delivery_id: int) -> bool:
 def monitoring_rollups_refresh() -> dict:
     """Bring the monitoring rollups up to date (mlops/rollups.py); idempotent, safe to run at any time."""
     return rollups.rollups_refresh_job()
+
+
+# The lifecycle packages keep their tasks beside their services; importing them here registers them with the worker.
+from .retraining import tasks as retraining_tasks  # noqa: E402, F401
+from .shadow import tasks as shadow_tasks  # noqa: E402, F401

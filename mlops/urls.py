@@ -19,4 +19,8 @@ urlpatterns = [
     path("mlops/alerts/", pages.alerts_page, name="mlops-alerts"),
     path("mlops/alerts/<int:alert_id>/acknowledge", pages.alert_acknowledge_view, name="mlops-alert-acknowledge"),
     path("mlops/jobs/", pages.jobs_page, name="mlops-jobs"),
+    path("mlops/labelling/", pages.labelling_page, name="mlops-labelling"),
+    path("mlops/labelling/<int:prediction_id>/label", pages.label_create_view, name="mlops-label-create"),
+    path("mlops/shadow/", pages.shadow_page, name="mlops-shadow"),
+    path("mlops/shadow/<int:shadow_id>/review", pages.shadow_review_view, name="mlops-shadow-review"),
 ]

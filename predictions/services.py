@@ -16,7 +16,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from mlops.labelling.services import label_from_feedback
 from mlops.mirror import mirror_enqueue
+from mlops.shadow.enqueue import shadow_enqueue
 
 from .images import DecodedImage, ImageRejected, Limits, decode_upload, encode_for_storage, quality_hints
 from .inference import ModelUnavailable
@@ -118,6 +120,8 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
             prediction.save()
             # Mirroring into MLflow happens in a worker; publishing never blocks or fails the upload.
             transaction.on_commit(mirror_enqueue, robust=True)
+            # The challenger answers the same photo in a worker, after the response (when shadow mode is on).
+            transaction.on_commit(functools.partial(shadow_enqueue, prediction_id=prediction.pk), robust=True)
     except Exception:
         prediction.image.delete(save=False)
         raise
@@ -184,7 +188,8 @@ def prediction_feedback_set(*, prediction: Prediction, correct: bool, food_key: 
     """Store the user's ground truth on a prediction; calling it again replaces the answer.
 
     ``correct=True`` confirms the prediction; otherwise the right food comes from the
-    catalogue (``food_key``) or as free text for a food the catalogue lacks.
+    catalogue (``food_key``) or as free text for a food the catalogue lacks. The answer is
+    also the prediction's user label in the labelled set (``mlops.labelling``).
     """
     if prediction.status != Prediction.Status.OK:
         raise FeedbackInvalid("Only successful predictions can receive feedback.")
@@ -207,7 +212,9 @@ def prediction_feedback_set(*, prediction: Prediction, correct: bool, food_key: 
     prediction.feedback_food = feedback_food
     prediction.feedback_text = food_text
     prediction.feedback_at = timezone.now()
-    prediction.save(update_fields=["feedback_correct", "feedback_food", "feedback_text", "feedback_at"])
+    with transaction.atomic():
+        prediction.save(update_fields=["feedback_correct", "feedback_food", "feedback_text", "feedback_at"])
+        label_from_feedback(prediction=prediction)  # the user's answer joins the labelled set
     return prediction
 
 

@@ -36,3 +36,18 @@ def test_a_throttle_rate_drf_cannot_parse_is_an_error_that_names_the_setting(set
     [problem] = [message for message in run_checks() if message.id == "nutrilearn.E005"]
     assert "NUTRILEARN_DRIFT_COMPUTE_RATE" in problem.msg
     assert "'30 per hour'" in problem.msg
+
+
+def test_a_retraining_base_dataset_that_is_not_a_folder_warns(settings, tmp_path):
+    settings.NUTRILEARN_RETRAIN_BASE_DATASET = str(tmp_path / "missing")
+    assert "nutrilearn.W010" in check_ids()
+
+    settings.NUTRILEARN_RETRAIN_BASE_DATASET = str(tmp_path)
+    assert "nutrilearn.W010" not in check_ids()
+
+
+def test_shadow_mode_without_the_registry_warns(settings):
+    settings.NUTRILEARN_SHADOW_ENABLED = True
+    settings.NUTRILEARN_MODEL_SOURCE = "bundled"
+
+    assert "nutrilearn.W011" in check_ids()

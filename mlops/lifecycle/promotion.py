@@ -78,11 +78,13 @@ def _load_check(version: str) -> None:
         raise VersionUnloadable(f"Version {version} does not load or fails its smoke test: {exc}. It cannot be promoted.") from exc
 
 
-def _record(*, kind: str, actor, reason: str, from_version: str | None, to_version: str, evidence: dict) -> PromotionRecord:
+def _record(
+    *, kind: str, actor, actor_name: str, reason: str, from_version: str | None, to_version: str, evidence: dict
+) -> PromotionRecord:
     return PromotionRecord.objects.create(
         kind=kind,
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else CLI_ACTOR,
+        actor_name=actor.get_username() if actor is not None else actor_name,
         model_name=registry.model_name(),
         from_version=from_version or "",
         to_version=to_version,
@@ -92,11 +94,18 @@ def _record(*, kind: str, actor, reason: str, from_version: str | None, to_versi
 
 
 def model_version_promote(
-    *, version: str, actor, reason: str, override: bool = False, expected_champion: str | None = None
+    *,
+    version: str,
+    actor,
+    reason: str,
+    override: bool = False,
+    expected_champion: str | None = None,
+    actor_name: str = CLI_ACTOR,
 ) -> PromotionRecord:
     """Make ``version`` the champion if the guardrail passes (or ``override``) and it loads and passes its smoke test here.
 
-    ``actor`` None is the CLI. ``expected_champion`` (the champion the caller saw; "" for none) guards
+    ``actor`` None is a process, named by ``actor_name`` (the CLI, or the retraining task).
+    ``expected_champion`` (the champion the caller saw; "" for none) guards
     against a concurrent move. Raises a PromotionRefused subclass saying why, or MlflowNotFound/Unavailable.
     """
     reason = _checked(actor=actor, reason=reason)
@@ -111,7 +120,9 @@ def model_version_promote(
     kind = PromotionRecord.Kind.PROMOTE if evidence.promotable else PromotionRecord.Kind.OVERRIDE
     snapshot = {**evidence.snapshot(), "load_check": "passed", "overridden": not evidence.promotable}
     with transaction.atomic():
-        record = _record(kind=kind, actor=actor, reason=reason, from_version=champion, to_version=version, evidence=snapshot)
+        record = _record(
+            kind=kind, actor=actor, actor_name=actor_name, reason=reason, from_version=champion, to_version=version, evidence=snapshot
+        )
         model_promote(version=version, check=False)  # loaded and smoke-tested above
     return record
 
@@ -132,7 +143,13 @@ def model_version_rollback(*, actor, reason: str, expected_champion: str | None 
     snapshot = {**evidence.snapshot(), "load_check": "passed", "overridden": False}
     with transaction.atomic():
         record = _record(
-            kind=PromotionRecord.Kind.ROLLBACK, actor=actor, reason=reason, from_version=champion, to_version=target, evidence=snapshot
+            kind=PromotionRecord.Kind.ROLLBACK,
+            actor=actor,
+            actor_name=CLI_ACTOR,
+            reason=reason,
+            from_version=champion,
+            to_version=target,
+            evidence=snapshot,
         )
         model_rollback()
     return record

@@ -7,7 +7,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +18,12 @@ from predictions.models import Prediction
 from predictions.thumbnails import ThumbnailUnavailable, thumbnail_ensure
 
 from ..alerts import AlertAcknowledgeRefused, alert_acknowledge
+from ..labelling.models import Label
+from ..labelling.services import LabelInvalid, label_record
 from ..models import Alert
-from . import alerts, drift, jobs, model_versions, overview, predictions, promotion
+from ..shadow.models import ShadowPrediction
+from ..shadow.services import ReviewInvalid, shadow_review
+from . import alerts, drift, jobs, labelling, model_versions, overview, predictions, promotion, shadow
 from .filters import DAY_CHOICES, FilterInvalid, filters_parse
 from .navigation import model_version_choices
 
@@ -116,3 +120,68 @@ def alert_acknowledge_view(request, alert_id: int):
 @ops_page("mlops/jobs.html", "jobs")
 def jobs_page(request, filters):
     return jobs.jobs_context(filters, name=request.GET.get("name"), status=request.GET.get("status"))
+
+
+SKIPPED_SESSION_KEY = "labelling_skipped"
+SKIPPED_LIMIT = 500
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return default
+    return target
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@ops_page("mlops/labelling.html", "labelling")
+def labelling_page(request, filters):
+    return labelling.labelling_context(skipped=frozenset(request.session.get(SKIPPED_SESSION_KEY, [])))
+
+
+@staff_required
+@require_POST
+def label_create_view(request, prediction_id: int):
+    """One staff label from the queue (``food`` or ``not_food=1``), or ``skip=1`` to leave the photo out of this session's queue."""
+    prediction = get_object_or_404(Prediction, pk=prediction_id)
+    if request.POST.get("skip") == "1":
+        skipped = [pk for pk in request.session.get(SKIPPED_SESSION_KEY, []) if pk != prediction.pk]
+        request.session[SKIPPED_SESSION_KEY] = (skipped + [prediction.pk])[-SKIPPED_LIMIT:]
+        if _wants_json(request):
+            return JsonResponse({"status": "success", "skipped": prediction.pk})
+        return redirect("mlops-labelling")
+    try:
+        label = label_record(
+            prediction=prediction,
+            source=Label.Source.STAFF_QUEUE,
+            user=request.user,
+            food_key=request.POST.get("food", "").strip(),
+            not_food=request.POST.get("not_food") == "1",
+        )
+    except LabelInvalid as exc:
+        if _wants_json(request):
+            return JsonResponse({"status": "error", "message": str(exc)}, status=400)
+        return render(request, "mlops/filter_error.html", {"message": str(exc), "path": reverse("mlops-labelling")}, status=400)
+    if _wants_json(request):
+        return JsonResponse({"status": "success", "label": {"id": label.pk, "prediction_id": prediction.pk, "food_key": label.food_key}})
+    return redirect("mlops-labelling")
+
+
+@ops_page("mlops/shadow.html", "shadow")
+def shadow_page(request, filters):
+    return shadow.shadow_context(filters, unreviewed_only=request.GET.get("unreviewed") == "1")
+
+
+@staff_required
+@require_POST
+def shadow_review_view(request, shadow_id: int):
+    """A verdict on one disagreement: the champion was right, the challenger was, or neither (the right answer becomes a label)."""
+    row = get_object_or_404(ShadowPrediction.objects.select_related("prediction", "prediction__food", "food"), pk=shadow_id)
+    try:
+        shadow_review(shadow=row, verdict=request.POST.get("verdict", ""), user=request.user)
+    except (ReviewInvalid, LabelInvalid) as exc:
+        return render(request, "mlops/filter_error.html", {"message": str(exc), "path": reverse("mlops-shadow")}, status=400)
+    return redirect(_safe_next(request, reverse("mlops-shadow")))

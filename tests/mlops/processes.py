@@ -110,13 +110,13 @@ class RedisServer(Process):
 
 
 class CeleryWorker(Process):
-    """``celery -A nutrilearn worker -Q celery,mlflow -c 1`` with an embedded beat (the sweeper)."""
+    """``celery -A nutrilearn worker -Q celery,mlflow -c 1`` (or other ``queues``) with an embedded beat (the sweeper)."""
 
-    def __init__(self, tmp: Path, env: dict, *, name: str = "worker"):
+    def __init__(self, tmp: Path, env: dict, *, name: str = "worker", queues: str = "celery,mlflow"):
         self.ready_marker = "ready."
         self.tmp = tmp
         command = [
-            str(BIN / "celery"), "-A", "nutrilearn", "worker", "-Q", "celery,mlflow", "-c", "1",
+            str(BIN / "celery"), "-A", "nutrilearn", "worker", "-Q", queues, "-c", "1",
             "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel", "INFO",
             "-B", "-s", str(tmp / "celerybeat-schedule"), "-n", f"{name}-{os.getpid()}@%h",
         ]
@@ -232,7 +232,7 @@ def worker_environment(*, database: str, broker_url: str, tracking_uri: str, art
     return env
 
 
-def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra: str) -> CeleryWorker:
+def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, *, queues: str = "celery,mlflow", **extra: str) -> CeleryWorker:
     """A Celery worker (with embedded beat) on this test's database, the given Redis and MLflow store; ``extra`` settings by env."""
     from django.db import connection
 
@@ -244,4 +244,4 @@ def start_worker(tmp_path: Path, broker: RedisServer, tracking_uri: str, **extra
         var_dir=tmp_path / "var",
         **extra,
     )
-    return CeleryWorker(tmp_path, env).start()
+    return CeleryWorker(tmp_path, env, queues=queues).start()

@@ -1,0 +1,187 @@
+"""Upload latency with shadow mode on and off: the challenger must never be on the user's path.
+
+Everything runs against a throwaway SQLite database, MLflow SQLite store, media and var/
+folder in a temporary directory (it never touches var/). The bundled network is registered
+as champion and a copy with slightly changed weights as challenger. A real Celery worker
+process consumes the "shadow" queue (``-Q shadow -c 1``, one torch thread) through Redis,
+so with shadow mode on the challenger answers each photo on the same machine while the
+uploads go on: that competition for the cores is what shadow mode can cost a user.
+
+Rounds alternate off and on (so both see the same background load); each round POSTs one
+1024x768 JPEG to /api/v1/predict through Django's test client (in-process web, one torch
+thread) and times the whole request. Reported: median and p95 wall time per mode, the
+on/off ratio of the medians, and how many uploads of the "on" rounds got their shadow
+answer, with the median time from upload to answer.
+
+    .venv/bin/python bench/shadow_latency.py [--rounds 40] [--warmup 5] [--redis redis://127.0.0.1:6379/13]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django_setup import ROOT, configure_django
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=40, help="timed uploads per mode (default 40)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed uploads first (default 5)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the broker for this run (a Redis database of its own)")
+    parser.add_argument("--gap", type=float, default=0.2, help="seconds between uploads, as from separate users (default 0.2)")
+    return parser.parse_args()
+
+
+def build_jpeg() -> bytes:
+    import skimage
+    from PIL import Image
+
+    source = Image.open(Path(skimage.__file__).parent / "data" / "coffee.png").convert("RGB")
+    buffer = io.BytesIO()
+    source.resize((1024, 768), Image.Resampling.BICUBIC).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def register_champion_and_challenger(tmp: Path) -> str:
+    from mlops.mlflow_store import registry
+    from mlops.services import bundled_model_register
+    from predictions.inference import bundled_weights_path, imagenet_manifest, load_state_dict
+
+    bundled_model_register()
+    weights = load_state_dict(bundled_weights_path(), expected_sha256=None)
+    nudged = {**weights, "_fc.bias": weights["_fc.bias"] + 0.01}
+    registry.artefact_write(tmp / "challenger", manifest=imagenet_manifest(""), state_dict=nudged)
+    return registry.version_register(artefact_dir=tmp / "challenger", description="bench challenger", aliases=("challenger",)).version
+
+
+def start_worker(tmp: Path, broker: str) -> subprocess.Popen:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CELERY_")}
+    # The project settings, not the test settings (which pin the bundled model): the worker follows the registry.
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "nutrilearn.settings",
+            "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnop",
+            "CELERY_BROKER_URL": broker,
+            "NUTRILEARN_TORCH_THREADS": "1",
+            "NUTRILEARN_MODEL_SOURCE": "registry",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    log = open(tmp / "worker.log", "w")  # noqa: SIM115 - closed with the process at the end
+    worker = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "celery"),
+            "-A",
+            "nutrilearn",
+            "worker",
+            "-Q",
+            "shadow",
+            "-c",
+            "1",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+            "-n",
+            f"shadow-bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while "ready." not in (tmp / "worker.log").read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the shadow worker did not start:\n{(tmp / 'worker.log').read_text()[-3000:]}")
+        time.sleep(0.2)
+    return worker
+
+
+def upload(client, data: bytes) -> tuple[int, float]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    started = time.perf_counter()
+    response = client.post("/api/v1/predict", {"image": SimpleUploadedFile("meal.jpg", data, content_type="image/jpeg")})
+    wall = time.perf_counter() - started
+    if response.status_code != 201:
+        raise SystemExit(f"predict answered {response.status_code}: {response.content[:300]!r}")
+    return response.json()["prediction"]["id"], wall
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def main() -> int:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as folder:
+        tmp = Path(folder)
+        environ = {"CELERY_BROKER_URL": args.redis, "NUTRILEARN_TORCH_THREADS": "1"}
+        configure_django(tmp, environ=environ)
+
+        import redis
+        from django.test import Client, override_settings
+
+        from mlops.shadow.models import ShadowPrediction
+        from predictions.models import Prediction
+        from predictions.services import food_catalogue_load
+
+        redis.Redis.from_url(args.redis).flushdb()
+        food_catalogue_load()
+        challenger = register_champion_and_challenger(tmp)
+        worker = start_worker(tmp, args.redis)
+        try:
+            client = Client()
+            data = build_jpeg()
+            for _ in range(args.warmup):
+                upload(client, data)
+            walls: dict[bool, list[float]] = {False: [], True: []}
+            shadowed: list[int] = []
+            for index in range(2 * args.rounds):
+                enabled = index % 2 == 1
+                with override_settings(NUTRILEARN_SHADOW_ENABLED=enabled):
+                    prediction_id, wall = upload(client, data)
+                walls[enabled].append(wall)
+                if enabled:
+                    shadowed.append(prediction_id)
+                time.sleep(args.gap)
+            deadline = time.monotonic() + 60
+            while ShadowPrediction.objects.filter(prediction_id__in=shadowed).count() < len(shadowed) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            answers = ShadowPrediction.objects.filter(prediction_id__in=shadowed)
+            created = dict(Prediction.objects.filter(pk__in=shadowed).values_list("pk", "created_at"))
+            lags = [(answer.created_at - created[answer.prediction_id]).total_seconds() for answer in answers]
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+            if os.environ.get("SHADOW_BENCH_SHOW_WORKER_LOG"):
+                print((tmp / "worker.log").read_text()[-4000:])
+
+        off, on = statistics.median(walls[False]), statistics.median(walls[True])
+        print(
+            f"{os.cpu_count()} cores; web process and shadow worker 1 torch thread each; {args.rounds} uploads per mode, "
+            f"alternating, {args.gap:g} s apart, after {args.warmup} warm-up; 1024x768 JPEG; SQLite; Redis {args.redis}"
+        )
+        print(f"shadow off: median {off * 1000:.1f} ms, p95 {p95(walls[False]) * 1000:.1f} ms")
+        print(f"shadow on:  median {on * 1000:.1f} ms, p95 {p95(walls[True]) * 1000:.1f} ms")
+        print(f"ratio on/off (medians): {on / off:.2f}")
+        agreeing = sum(answer.agrees for answer in answers)
+        print(
+            f"challenger version {challenger} answered {len(lags)} of {len(shadowed)} shadowed uploads "
+            f"({agreeing} agreeing); median upload-to-answer {statistics.median(lags) if lags else float('nan'):.2f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

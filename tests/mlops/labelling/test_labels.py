@@ -75,7 +75,7 @@ def test_the_backfill_turns_earlier_feedback_into_labels_once():
     predictions_make(1, food=None, confidence=None, no_food=True, feedback_correct=True)
     predictions_make(1, food=pizza, confidence=0.95, feedback_correct=False, feedback_text="Crab cakes")
     predictions_make(3, food=pizza)  # no feedback, no label
-    migration = importlib.import_module("mlops.migrations.0008_lifecycle_labels")
+    migration = importlib.import_module("mlops.migrations.0010_lifecycle_labels")
 
     migration.feedback_to_labels(apps, None)
     migration.feedback_to_labels(apps, None)

@@ -343,6 +343,9 @@ MLFLOW_REGISTERED_MODEL_NAME = envstr("MLFLOW_REGISTERED_MODEL_NAME", "food-clas
 NUTRILEARN_MODEL_SOURCE = envstr("NUTRILEARN_MODEL_SOURCE", "registry")
 # How often each serving process checks the champion alias (0 = never after the first load).
 NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
+# A/B tests: the smallest difference in accuracy (0-1) the "how many more labels" estimate plans to detect
+# when the observed difference is smaller (nutrilearn.E009 when not strictly between 0 and 1).
+NUTRILEARN_AB_MIN_DETECTABLE_EFFECT = envfloat("NUTRILEARN_AB_MIN_DETECTABLE_EFFECT", 0.05)
 # Downloaded model artefacts, one folder per weights sha256.
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for

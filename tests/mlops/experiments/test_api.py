@@ -50,7 +50,8 @@ def test_an_experiment_is_created_started_listed_and_stopped(experimenter, regis
         "stopped_at": None,
         "stopped_by": None,
     }
-    assert (started.status_code, started.json()["experiment"]["status"], started.json()["experiment"]["started_by"]) == (200, "running", "lead")
+    assert started.status_code == 200
+    assert (started.json()["experiment"]["status"], started.json()["experiment"]["started_by"]) == ("running", "lead")
     assert (listed["total"], listed["experiments"][0]["status"]) == (1, "running")
     assert (stopped.status_code, stopped.json()["experiment"]["status"]) == (200, "stopped")
 
@@ -83,7 +84,8 @@ def test_a_second_start_while_one_runs_is_a_409(experimenter, registered_version
     response = experimenter.post(f"{API}/{second}/start")
 
     assert response.status_code == 409
-    assert response.json()["error"] == {"code": "experiment_conflict", "message": f"Experiment {first} is running: stop it before starting another."}
+    message = f"Experiment {first} is running: stop it before starting another."
+    assert response.json()["error"] == {"code": "experiment_conflict", "message": message}
 
 
 def test_an_unknown_experiment_is_a_404(experimenter):

@@ -11,7 +11,11 @@ pytestmark = pytest.mark.django_db
 
 def test_models_page_shows_the_running_experiment_with_both_arms_and_the_verdict(staff_client):
     experiment = Experiment.objects.create(
-        name="nudged head", champion_version="1", challenger_version="2", challenger_share=0.1, status=Experiment.Status.RUNNING,
+        name="nudged head",
+        champion_version="1",
+        challenger_version="2",
+        challenger_share=0.1,
+        status=Experiment.Status.RUNNING,
         started_at=timezone.now(),
     )
     predictions_make(12, ab_experiment=experiment, ab_arm="champion", model_version="1", latency=0.05, feedback_correct=True)

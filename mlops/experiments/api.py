@@ -31,7 +31,7 @@ from .serializers import (
 from .services import ExperimentConflict, ExperimentInvalid, experiment_create, experiment_start, experiment_stop
 
 TAG = ["mlops: A/B tests"]
-NOT_FOUND = {404: error_response("AbTestNotFoundError", {"experiment_not_found": "there is no experiment with this id"})}
+NOT_FOUND = {404: error_response("AbTestNotFoundError", {"not_found": "no experiment has this id (ids are whole numbers)"})}
 CONFLICT = {
     409: error_response(
         "AbTestConflictError", {"experiment_conflict": "another experiment runs, or this one is not in a state that allows the change"}
@@ -57,11 +57,6 @@ class ExperimentConflictError(APIException):
     default_detail = "The experiment is not in a state that allows this change."
 
 
-class ExperimentNotFound(NotFound):
-    default_code = "experiment_not_found"
-    default_detail = "There is no experiment with this id."
-
-
 class CanChangeExperiments(BasePermission):
     """Reads for staff; writes for staff holding ``permission`` (``mlops.add_experiment`` by default)."""
 
@@ -80,7 +75,7 @@ class ExperimentView(APIView):
     def experiment(experiment_id: int) -> Experiment:
         experiment = experiment_list().filter(pk=experiment_id).first()
         if experiment is None:
-            raise ExperimentNotFound(f"There is no experiment {experiment_id}.")
+            raise NotFound(f"There is no experiment {experiment_id}.")
         return experiment
 
 

@@ -89,7 +89,7 @@ def test_a_second_start_while_one_runs_is_a_409(experimenter, registered_version
 
 
 def test_an_unknown_experiment_is_a_404(experimenter):
-    assert experimenter.get(f"{API}/999").json()["error"]["code"] == "experiment_not_found"
+    assert experimenter.get(f"{API}/999").json()["error"] == {"code": "not_found", "message": "There is no experiment 999."}
     assert experimenter.post(f"{API}/999/start").status_code == 404
 
 

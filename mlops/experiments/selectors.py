@@ -91,6 +91,14 @@ def experiment_results(*, experiment: Experiment) -> dict:
         if entry["ab_arm"] in arms:
             arms[entry["ab_arm"]]["versions"][entry["model_version"]] = entry["count"]
     champion, challenger = arms[CHAMPION], arms[CHALLENGER]
+    warnings = []
+    # The champion arm serves whatever the champion alias names; a promotion during the test mixes two versions in it.
+    others = sorted(set(champion["versions"]) - {experiment.champion_version})
+    if others:
+        warnings.append(
+            f"The champion arm was also answered by version {', '.join(others)}, not only by version {experiment.champion_version}: "
+            "the champion alias moved during the experiment, so its figures mix the versions."
+        )
     verdict = statistics.accuracy_verdict(
         statistics.ArmOutcome(labelled=champion["labelled"], correct=champion["correct"]),
         statistics.ArmOutcome(labelled=challenger["labelled"], correct=challenger["correct"]),
@@ -120,4 +128,5 @@ def experiment_results(*, experiment: Experiment) -> dict:
         },
         "latency_verdict": latency_text,
         "minimum_detectable_effect": settings.NUTRILEARN_AB_MIN_DETECTABLE_EFFECT,
+        "warnings": warnings,
     }

@@ -62,7 +62,8 @@ ExperimentResultsEnvelope = envelope(
         "results": FreeForm(
             help_text="arms (champion, challenger: requests, predictions, average_confidence, no_food_share, latency_p50_seconds, "
             "latency_p95_seconds, error_count, error_rate, labelled, correct, accuracy, accuracy_ci95, versions), fallback_count, "
-            "accuracy_test, latency_test, verdict (kind, text, needed_per_arm, more_per_arm), latency_verdict, minimum_detectable_effect"
+            "accuracy_test, latency_test, verdict (kind, text, needed_per_arm, more_per_arm), latency_verdict, "
+            "minimum_detectable_effect, warnings"
         ),
     },
 )

@@ -58,6 +58,19 @@ def test_predictions_outside_the_experiment_or_answered_by_the_fallback_count_in
 
     assert [arm["requests"] for arm in results["arms"]] == [2, 0]
     assert results["fallback_count"] == 3
+    assert results["warnings"] == []
+
+
+def test_a_champion_alias_moved_during_the_experiment_is_pointed_out():
+    experiment = running_experiment()
+    arm_rows(experiment, "champion", version="1", count=2)
+    arm_rows(experiment, "champion", version="3", count=1)
+    arm_rows(experiment, "challenger", version="2", count=1)
+
+    assert experiment_results(experiment=experiment)["warnings"] == [
+        "The champion arm was also answered by version 3, not only by version 1: "
+        "the champion alias moved during the experiment, so its figures mix the versions."
+    ]
 
 
 def test_a_much_better_challenger_gets_the_better_verdict():

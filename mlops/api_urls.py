@@ -15,8 +15,8 @@ urlpatterns = [
     path("monitoring/drift", api.DriftView.as_view(), name="mlops-api-drift"),
     path("monitoring/health", api.HealthView.as_view(), name="mlops-api-health"),
     path("metrics/history", api.MetricHistoryView.as_view(), name="mlops-api-metric-history"),
-    path("ab-tests", ab_api.ExperimentsView.as_view(), name="mlops-api-ab-tests"),
-    path("ab-tests/<int:experiment_id>", ab_api.ExperimentResultsView.as_view(), name="mlops-api-ab-test"),
-    path("ab-tests/<int:experiment_id>/start", ab_api.ExperimentStartView.as_view(), name="mlops-api-ab-test-start"),
-    path("ab-tests/<int:experiment_id>/stop", ab_api.ExperimentStopView.as_view(), name="mlops-api-ab-test-stop"),
+    path("ab-tests", ab_api.AbTestsView.as_view(), name="mlops-api-ab-tests"),
+    path("ab-tests/<int:experiment_id>", ab_api.AbTestView.as_view(), name="mlops-api-ab-test"),
+    path("ab-tests/<int:experiment_id>/start", ab_api.AbTestStartView.as_view(), name="mlops-api-ab-test-start"),
+    path("ab-tests/<int:experiment_id>/stop", ab_api.AbTestStopView.as_view(), name="mlops-api-ab-test-stop"),
 ]

@@ -68,7 +68,7 @@ class CanChangeExperiments(BasePermission):
         return request.user.has_perm(getattr(view, "write_permission", "mlops.add_experiment"))
 
 
-class ExperimentView(APIView):
+class AbTestBaseView(APIView):
     permission_classes = [IsAdminUser, CanChangeExperiments]
 
     @staticmethod
@@ -79,7 +79,7 @@ class ExperimentView(APIView):
         return experiment
 
 
-class ExperimentsView(ExperimentView):
+class AbTestsView(AbTestBaseView):
     parser_classes = [JSONParser, FormParser]
     write_permission = "mlops.add_experiment"
 
@@ -114,7 +114,7 @@ class ExperimentsView(ExperimentView):
         return Response({"status": "success", "experiment": ExperimentSerializer(experiment).data}, status=201)
 
 
-class ExperimentResultsView(ExperimentView):
+class AbTestView(AbTestBaseView):
     @extend_schema(
         tags=TAG,
         responses={200: ExperimentResultsEnvelope, **COMMON_ERRORS, **NOT_FOUND},
@@ -126,7 +126,7 @@ class ExperimentResultsView(ExperimentView):
         return Response({"status": "success", "experiment": ExperimentSerializer(experiment).data, "results": results})
 
 
-class ExperimentStartView(ExperimentView):
+class AbTestStartView(AbTestBaseView):
     write_permission = "mlops.change_experiment"
 
     @extend_schema(
@@ -144,7 +144,7 @@ class ExperimentStartView(ExperimentView):
         return Response({"status": "success", "experiment": ExperimentSerializer(self.experiment(experiment.pk)).data})
 
 
-class ExperimentStopView(ExperimentView):
+class AbTestStopView(AbTestBaseView):
     write_permission = "mlops.change_experiment"
 
     @extend_schema(

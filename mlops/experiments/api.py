@@ -44,6 +44,7 @@ CREATE_ERRORS = {
         {
             "invalid": "a field is missing or out of range, the versions are equal, or the registry has no such version (see error.fields)",
             "parse_error": "the body is not valid JSON",
+            "mlflow_rejected": "the model registry refused to look the versions up (sending it again will not help)",
         },
     ),
     415: error_response("AbTestUnsupportedError", {"unsupported_media_type": "the body is not JSON or a form"}),
@@ -58,7 +59,7 @@ class ExperimentConflictError(APIException):
 
 
 class CanChangeExperiments(BasePermission):
-    """Reads for staff; writes for staff holding ``permission`` (``mlops.add_experiment`` by default)."""
+    """Reads for staff; writes for staff holding the view's ``write_permission`` (``mlops.add_experiment`` by default)."""
 
     message = "Running A/B tests needs the permission to add or change experiments."
 

@@ -414,6 +414,12 @@ SPECTACULAR_SETTINGS = {
         "PermissionDeniedCodeEnum": ["permission_denied"],
         "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
         "InvalidParameterCodeEnum": ["invalid"],
+        # Shared by the A/B test API: named as they were before it reused these sets.
+        "NotFoundErrorDetailCodeEnum": ["not_found"],
+        "MlopsTrackingUnavailableErrorDetailCodeEnum": ["tracking_unavailable"],
+        "RegisterModelBadRequestErrorDetailCodeEnum": ["invalid", "parse_error", "mlflow_rejected"],
+        "StatusEnum": ["error"],
+        "ExperimentStatusEnum": "mlops.experiments.models.Experiment.Status",
     },
 }
 

@@ -22,7 +22,7 @@ from ..api import COMMON_ERRORS, mlflow_api_error, refuse_empty_values
 from .models import Experiment
 from .selectors import experiment_list, experiment_results
 from .serializers import (
-    ExperimentCreateRequest,
+    ExperimentCreate,
     ExperimentEnvelope,
     ExperimentListEnvelope,
     ExperimentResultsEnvelope,
@@ -84,20 +84,25 @@ class AbTestsView(AbTestBaseView):
     parser_classes = [JSONParser, FormParser]
     write_permission = "mlops.add_experiment"
 
-    @extend_schema(tags=TAG, responses={200: ExperimentListEnvelope, **COMMON_ERRORS}, summary="A/B tests, newest first")
+    @extend_schema(
+        tags=TAG,
+        operation_id="mlops_ab_tests_list",
+        responses={200: ExperimentListEnvelope, **COMMON_ERRORS},
+        summary="A/B tests, newest first",
+    )
     def get(self, request):
         experiments = list(experiment_list())
         return Response({"status": "success", "experiments": ExperimentSerializer(experiments, many=True).data, "total": len(experiments)})
 
     @extend_schema(
         tags=TAG,
-        request=ExperimentCreateRequest,
+        request=ExperimentCreate,
         responses={201: ExperimentEnvelope, **CREATE_ERRORS},
         summary="Create an A/B test (a draft)",
     )
     def post(self, request):
-        refuse_empty_values(request.data, ExperimentCreateRequest)
-        serializer = ExperimentCreateRequest(data=request.data)
+        refuse_empty_values(request.data, ExperimentCreate)
+        serializer = ExperimentCreate(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -118,6 +123,7 @@ class AbTestsView(AbTestBaseView):
 class AbTestView(AbTestBaseView):
     @extend_schema(
         tags=TAG,
+        operation_id="mlops_ab_tests_retrieve",
         responses={200: ExperimentResultsEnvelope, **COMMON_ERRORS, **NOT_FOUND},
         summary="An A/B test with its results per arm, significance and verdict",
     )

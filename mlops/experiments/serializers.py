@@ -10,7 +10,7 @@ from .models import Experiment
 VERSION_PATTERN = r"^[1-9][0-9]{0,8}$"
 
 
-class ExperimentCreateRequest(serializers.Serializer):
+class ExperimentCreate(serializers.Serializer):
     champion_version = serializers.RegexField(VERSION_PATTERN, help_text="The registered version answering most traffic (1, 2, ...).")
     challenger_version = serializers.RegexField(VERSION_PATTERN, help_text="The registered version tried on a share of traffic.")
     challenger_share = serializers.FloatField(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
+from .experiments import admin as experiments_admin  # noqa: F401  (registers the Experiment admin)
 from .models import (
     Alert,
     AlertDelivery,

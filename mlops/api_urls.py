@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .experiments import api as ab_api
 from .lifecycle import api as lifecycle_api
 
 urlpatterns = [
@@ -20,4 +21,8 @@ urlpatterns = [
     path("promotion/rollback", lifecycle_api.RollbackView.as_view(), name="mlops-api-rollback"),
     path("promotion/records", lifecycle_api.PromotionRecordsView.as_view(), name="mlops-api-promotion-records"),
     path("serving-processes", lifecycle_api.ServingProcessesView.as_view(), name="mlops-api-serving-processes"),
+    path("ab-tests", ab_api.AbTestsView.as_view(), name="mlops-api-ab-tests"),
+    path("ab-tests/<int:experiment_id>", ab_api.AbTestView.as_view(), name="mlops-api-ab-test"),
+    path("ab-tests/<int:experiment_id>/start", ab_api.AbTestStartView.as_view(), name="mlops-api-ab-test-start"),
+    path("ab-tests/<int:experiment_id>/stop", ab_api.AbTestStopView.as_view(), name="mlops-api-ab-test-stop"),
 ]

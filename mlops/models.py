@@ -6,6 +6,8 @@ import socket
 from django.conf import settings
 from django.db import models
 
+from .experiments.models import Experiment  # noqa: F401  (registered with the mlops app from its own package)
+
 
 class JobRun(models.Model):
     """The outcome of one run of a background job (mirror batch, drift report, alert check, ...), written by ``mlops.jobs``."""

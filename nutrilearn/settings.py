@@ -384,6 +384,9 @@ NUTRILEARN_MODEL_POLL_SECONDS = envfloat("NUTRILEARN_MODEL_POLL_SECONDS", 30.0)
 # evaluated on is lower than the champion's by more than this many percentage points AND McNemar's
 # test finds the difference significant (p < 0.05); see mlops/lifecycle/guardrail.py.
 NUTRILEARN_PROMOTION_TOLERANCE = envfloat("NUTRILEARN_PROMOTION_TOLERANCE", 1.0)
+# A/B tests: the smallest difference in accuracy (0-1) the "how many more labels" estimate plans to detect
+# when the observed difference is smaller (nutrilearn.E012 when not strictly between 0 and 1).
+NUTRILEARN_AB_MIN_DETECTABLE_EFFECT = envfloat("NUTRILEARN_AB_MIN_DETECTABLE_EFFECT", 0.05)
 # Downloaded model artefacts, one folder per weights sha256.
 NUTRILEARN_MODEL_CACHE_DIR = Path(envstr("NUTRILEARN_MODEL_CACHE_DIR", str(VAR_DIR / "models")))
 # MLflow's own defaults (120 s timeout, 7 retries with backoff) can block a call for
@@ -452,9 +455,13 @@ SPECTACULAR_SETTINGS = {
         "PermissionDeniedCodeEnum": ["permission_denied"],
         "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
         "InvalidParameterCodeEnum": ["invalid"],
-        "TrackingUnavailableCodeEnum": ["tracking_unavailable"],
+        # Shared by the A/B test API: named as they were before it reused these sets.
+        "NotFoundErrorDetailCodeEnum": ["not_found"],
+        "MlopsTrackingUnavailableErrorDetailCodeEnum": ["tracking_unavailable"],
+        "RegisterModelBadRequestErrorDetailCodeEnum": ["invalid", "parse_error", "mlflow_rejected"],
+        "StatusEnum": ["error"],
+        "ExperimentStatusEnum": "mlops.experiments.models.Experiment.Status",
         "MlflowNotFoundCodeEnum": ["mlflow_not_found"],
-        "InvalidBodyCodeEnum": ["invalid", "parse_error", "mlflow_rejected"],
     },
 }
 

@@ -151,6 +151,9 @@ class Prediction(models.Model):
     model_version = models.CharField(max_length=50, blank=True)
     model_sha256 = models.CharField(max_length=64, blank=True)
     ab_arm = models.CharField("A/B arm", max_length=20, blank=True)
+    ab_experiment = models.ForeignKey(
+        "mlops.Experiment", null=True, blank=True, on_delete=models.PROTECT, related_name="predictions", verbose_name="A/B experiment"
+    )
 
     # The photo (stored re-encoded, without metadata) and its input statistics.
     image = models.ImageField(upload_to="predictions/%Y/%m/%d/", blank=True, db_index=True)  # looked up by /media/

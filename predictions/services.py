@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from mlops.experiments.serving import enrolment_for, model_for
 from mlops.labelling.services import label_from_feedback
 from mlops.mirror import mirror_enqueue
 from mlops.shadow.enqueue import shadow_enqueue
@@ -23,7 +24,6 @@ from mlops.shadow.enqueue import shadow_enqueue
 from .images import DecodedImage, ImageRejected, Limits, decode_upload, encode_for_storage, quality_hints
 from .inference import ModelUnavailable
 from .models import Food, Prediction
-from .serving import get_served_model
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,9 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
             started=started,
         )
         raise
+    enrolment = enrolment_for(user=user, session_key=session_key)
     try:
-        served = get_served_model()
+        served, arm = model_for(enrolment=enrolment)
     except ModelUnavailable as exc:
         prediction_record_refusal(
             status=Prediction.Status.FAILED,
@@ -107,6 +108,8 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
         model_name=served.name,
         model_version=served.version,
         model_sha256=served.sha256,
+        ab_experiment_id=enrolment.experiment_id,
+        ab_arm=arm,
         image_sha256=digest.result(),
         **_image_fields(decoded),
         embedding=recognition.embedding.tobytes(),
@@ -165,8 +168,12 @@ def prediction_record_refusal(
     size_bytes: int | None = None,
     started: float | None = None,
 ) -> Prediction:
-    """Record a rejected (bad input) or failed (server) request, without any image data."""
+    """Record a rejected (bad input) or failed (server) request, without any image data.
+
+    A request made during an A/B test carries its assigned arm, so that each arm's error rate counts its own failures.
+    """
     elapsed = None if started is None else round(time.perf_counter() - started, 6)
+    enrolment = enrolment_for(user=user, session_key=session_key)
     return Prediction.objects.create(
         status=status,
         status_code=status_code,
@@ -176,6 +183,8 @@ def prediction_record_refusal(
         session_key=session_key or "",
         image_size_bytes=size_bytes,
         processing_time_seconds=elapsed,
+        ab_experiment_id=enrolment.experiment_id,
+        ab_arm=enrolment.arm,
         **_owner(user),
     )
 

@@ -1,3 +1,4 @@
+import pytest
 from django.core.checks import run_checks
 
 
@@ -17,6 +18,13 @@ def test_an_unknown_model_source_is_an_error_that_names_the_choices(settings):
     [problem] = [message for message in run_checks() if message.id == "nutrilearn.E004"]
     assert "'huggingface'" in problem.msg
     assert "'registry'" in problem.hint and "'bundled'" in problem.hint
+
+
+@pytest.mark.parametrize("effect", [0.0, 1.0, -0.05])
+def test_an_ab_minimum_detectable_effect_outside_zero_to_one_is_an_error(settings, effect):
+    settings.NUTRILEARN_AB_MIN_DETECTABLE_EFFECT = effect
+
+    assert "nutrilearn.E012" in check_ids()
 
 
 def test_production_on_embedded_defaults_warns(settings):

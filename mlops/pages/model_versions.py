@@ -12,6 +12,7 @@ from .. import charts, mlflow_store, rollups, selectors
 from ..mlflow_store import MlflowRejected, MlflowUnavailable
 from ..mlflow_store.registry import aliases_get, versions_list
 from ..models import Evaluation, ModelEvent
+from .experiments import experiment_panel
 from .figures import figure_slot
 from .filters import FilterInvalid, PageFilters
 
@@ -146,5 +147,6 @@ def models_context(filters: PageFilters, *, version: str | None, compare: str | 
                 "accuracy-over-time", charts.accuracy_over_time(accuracy_points), "No predictions in this window: no accuracy to estimate."
             ),
         ],
+        "ab_test": experiment_panel(),
         "events": list(ModelEvent.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end).order_by("-created_at")[:20]),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .selectors import HISTORY_METRICS
@@ -93,8 +93,9 @@ class RegisterModelRequest(serializers.Serializer):
 
 
 def envelope(name: str, fields: dict):
-    """A {"status": "success", ...} response shape for the schema."""
-    return inline_serializer(name, {"status": serializers.CharField(default="success"), **fields})
+    """A {"status": "success", ...} response shape for the schema: one object, also for a viewset's ``list`` action."""
+    serializer_class = type(name, (serializers.Serializer,), {"status": serializers.CharField(default="success"), **fields})
+    return extend_schema_serializer(many=False)(serializer_class)()
 
 
 FreeForm = serializers.JSONField

@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from django.conf import settings as django_settings
 from PIL import Image
 
 from predictions.inference import (
@@ -23,7 +24,9 @@ from predictions.serving import load_bundled_model
 
 @pytest.fixture(scope="module")
 def classifier() -> FoodClassifier:
-    torch.set_num_threads(2)
+    # As serving does: more threads than half the cores stall each other when other processes want the cores too
+    # (this module took 63 s with 2 threads and 5 s with 1 on a busy 2-core machine).
+    torch.set_num_threads(django_settings.NUTRILEARN_TORCH_THREADS)
     return load_bundled_model().classifier
 
 

@@ -69,36 +69,29 @@ def parse_args() -> argparse.Namespace:
 def fill(count: int) -> None:
     from django.utils import timezone
 
-    from predictions.models import Food, Prediction
+    from predictions.models import Food
     from predictions.services import food_catalogue_load
+    from tests.mlops.factories import prediction_row, predictions_insert
 
     food_catalogue_load()
     foods = list(Food.objects.all())
     rng = random.Random(0)
-    start = timezone.now() - timedelta(hours=1)
-    spacing = timedelta(hours=1) / max(1, count)
     rows = []
-    for index in range(count):
+    for _ in range(count):
         no_food = rng.random() < 0.05
         rows.append(
-            Prediction(
-                created_at=start + index * spacing,
+            prediction_row(
                 food=None if no_food else rng.choice(foods),
                 no_food=no_food,
                 confidence=rng.uniform(0.2, 1.0),
-                processing_time_seconds=rng.uniform(0.05, 0.4),
-                model_name="food-classifier",
+                latency=rng.uniform(0.05, 0.4),
                 model_version="bench",
+                mirrored=False,
                 image_sha256=f"{rng.getrandbits(256):064x}",
             )
         )
-    # Spread over the last hour, so that windows hold several predictions each (created_at is auto_now_add).
-    created_at = Prediction._meta.get_field("created_at")
-    created_at.auto_now_add = False
-    try:
-        Prediction.objects.bulk_create(rows, batch_size=2000)
-    finally:
-        created_at.auto_now_add = True
+    # Spread over the last hour, so that windows hold several predictions each.
+    predictions_insert(rows, at=timezone.now() - timedelta(hours=1), spacing=timedelta(hours=1) / max(1, count))
 
 
 def measure_mirror_rate(count: int) -> tuple[float, dict]:

@@ -1,21 +1,26 @@
-from django.urls import path
+"""Routes of /api/v1/mlops/: viewsets on a router, plus the few paths a router cannot spell.
 
-from . import api
+To add an endpoint, register its viewset on ``router`` (no trailing slash, as every path here).
+"""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from .api import monitoring, tracking
 from .experiments import api as ab_api
 from .lifecycle import api as lifecycle_api
 
+router = SimpleRouter(trailing_slash=False)
+router.register("experiments", tracking.ExperimentViewSet, basename="mlops-api-experiments")
+router.register("runs", tracking.RunViewSet, basename="mlops-api-runs")
+router.register("model-versions", tracking.ModelVersionViewSet, basename="mlops-api-model-versions")
+router.register("metrics", monitoring.MetricViewSet, basename="mlops-api-metrics")
+router.register("monitoring", monitoring.MonitoringViewSet, basename="mlops-api-monitoring")
+
 urlpatterns = [
-    path("experiments", api.ExperimentsView.as_view(), name="mlops-api-experiments"),
-    path("runs", api.RunsView.as_view(), name="mlops-api-runs"),
-    path("metrics", api.MetricsView.as_view(), name="mlops-api-metrics"),
-    path("model-versions", api.ModelVersionsView.as_view(), name="mlops-api-model-versions"),
-    path("register-model", api.EvaluationRecordView.as_view(), name="mlops-api-register-model"),  # records an evaluation
-    path("monitoring/predictions", api.PredictionStatsView.as_view(), name="mlops-api-predictions"),
-    path("monitoring/confidence", api.ConfidenceView.as_view(), name="mlops-api-confidence"),
-    path("monitoring/performance", api.PerformanceView.as_view(), name="mlops-api-performance"),
-    path("monitoring/drift", api.DriftView.as_view(), name="mlops-api-drift"),
-    path("monitoring/health", api.HealthView.as_view(), name="mlops-api-health"),
-    path("metrics/history", api.MetricHistoryView.as_view(), name="mlops-api-metric-history"),
+    # The compatibility contract's path for recording an evaluation of a model version (it registers no model).
+    path("register-model", tracking.ModelVersionViewSet.as_view({"post": "register"}), name="mlops-api-register-model"),
+    *router.urls,
     path("promotion/check", lifecycle_api.PromotionCheckView.as_view(), name="mlops-api-promotion-check"),
     path("promotion/promote", lifecycle_api.PromoteView.as_view(), name="mlops-api-promote"),
     path("promotion/rollback", lifecycle_api.RollbackView.as_view(), name="mlops-api-rollback"),

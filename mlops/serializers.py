@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from .selectors import HISTORY_METRICS
@@ -81,8 +81,12 @@ class RegisterModelRequest(serializers.Serializer):
     model_version = serializers.RegexField(
         r"^[1-9][0-9]{0,8}$", help_text="A version of the registered model, as the registry numbers them (1, 2, ...)."
     )
-    model_name = serializers.CharField(
-        max_length=100, required=False, help_text="Registered model name (default: the served model's); it must be in the registry."
+    # The names MLflow's registry accepts: no '/' or ':', and none that a path would resolve to another name ('.', '..x').
+    model_name = serializers.RegexField(
+        r"^[^/:.\s][^/:]*$",
+        max_length=100,
+        required=False,
+        help_text="Registered model name (default: the served model's); it must be in the registry. No '/' or ':'; not starting with '.'.",
     )
     accuracy = serializers.FloatField(min_value=0.0, max_value=1.0)
     precision = serializers.FloatField(min_value=0.0, max_value=1.0)
@@ -93,8 +97,9 @@ class RegisterModelRequest(serializers.Serializer):
 
 
 def envelope(name: str, fields: dict):
-    """A {"status": "success", ...} response shape for the schema."""
-    return inline_serializer(name, {"status": serializers.CharField(default="success"), **fields})
+    """A {"status": "success", ...} response shape for the schema: one object, also for a viewset's ``list`` action."""
+    serializer_class = type(name, (serializers.Serializer,), {"status": serializers.CharField(default="success"), **fields})
+    return extend_schema_serializer(many=False)(serializer_class)()
 
 
 FreeForm = serializers.JSONField

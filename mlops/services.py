@@ -6,9 +6,11 @@ import logging
 import tempfile
 from pathlib import Path
 
+import torch
 from django.conf import settings
 
 from predictions.inference import (
+    Manifest,
     ModelUnavailable,
     bundled_weights_path,
     food_key,
@@ -28,6 +30,7 @@ from .mlflow_store import registry
 from .mlflow_store.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, VersionRef
 from .models import Evaluation, ModelEvent
 from .selectors import feedback_predictions
+from .temperature import TemperatureFit, TooFewSamples, temperature_calibrate
 from .training import class_keys, train
 
 logger = logging.getLogger(__name__)
@@ -54,12 +57,12 @@ def model_event_record(*, kind: str, model_version: str, alias: str = "", messag
 
 def evaluation_record(
     *, model_name: str, model_version: str, source: str, accuracy: float, precision: float, recall: float, f1_score: float,
-    sample_count: int | None = None, details: dict | None = None, figure=None,
+    sample_count: int | None = None, details: dict | None = None, figure=None, extra_metrics: dict | None = None,
 ) -> Evaluation:
     """Log an MLflow evaluation run (tags run_type=evaluation, model_version) and store the Evaluation row pointing at it.
 
     The run is written first: if MLflow is unreachable, MlflowUnavailable is raised and no row is stored.
-    ``figure`` (a matplotlib figure, optional) is logged as ``confusion_matrix.png``.
+    ``figure`` (a matplotlib figure, optional) is logged as ``confusion_matrix.png``; ``extra_metrics`` are logged to the run.
     """
     summary = {"accuracy": accuracy, "precision": precision, "recall": recall, "f1_score": f1_score}
     run_id = mlflow_store.run_start(
@@ -71,7 +74,7 @@ def evaluation_record(
         mlflow_store.run_log_params(
             run_id, {"model_name": model_name, "model_version": model_version, "source": source, "sample_count": sample_count}
         )
-        mlflow_store.run_log_metrics(run_id, {**summary, "sample_count": sample_count})
+        mlflow_store.run_log_metrics(run_id, {**summary, "sample_count": sample_count, **(extra_metrics or {})})
         if details:
             mlflow_store.run_log_dict(run_id, details, "evaluation_details.json")
         if figure is not None:
@@ -94,31 +97,51 @@ def model_evaluate_dataset(*, dataset_dir: Path, version: str | None = None, pro
     """Evaluate a registered version (default: the champion) on a labelled folder (its test split if it has one).
 
     ``tta``: each photo's probabilities are averaged with its mirror image's, as training reports its test accuracy.
-    The details keep each photo's correctness (``per_image``) and the set's key (``evaluation_set``) for the guardrail.
+    The details keep each photo's correctness (``per_image``) and the set's key (``evaluation_set``) for the guardrail,
+    and the temperature that would calibrate the version on these photos, with ECE before and after.
     """
     ref = _version_or_champion(version)
     classifier = registry.classifier_load(ref)
     samples = evaluation_samples(Path(dataset_dir))
-    predicted = recognise_photos(
+    truth = [food_key(name) for _, name in samples]
+    recognised = recognise_photos(
         classifier, [path for path, _ in samples], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, progress=progress,
         mirrored=tta,
     )
-    truth = [food_key(name) for _, name in samples]
-    report = classification_report(truth, predicted)
+    report = classification_report(truth, recognised.food_keys)
     # Per-image correctness under a stable id: the promotion guardrail pairs two versions' answers on the same photos.
     per_image = {
         image_id(root=Path(dataset_dir), path=path, sha256=sha256_file(path)): actual == answer
-        for (path, _), actual, answer in zip(samples, truth, predicted, strict=True)
+        for (path, _), actual, answer in zip(samples, truth, recognised.food_keys, strict=True)
     }
+    try:
+        calibration = food_temperature_fit(manifest=classifier.manifest, logits=recognised.logits, truth=truth)
+        temperature = {"temperature": calibration.metrics()}
+    except TooFewSamples as exc:
+        calibration, temperature = None, {"temperature": {"skipped": str(exc)}}
     return evaluation_record(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.DATASET, sample_count=report.sample_count,
         details={
-            "dataset": Path(dataset_dir).name, "sha256": ref.sha256, "tta": tta, **report.details(),
+            "dataset": Path(dataset_dir).name, "sha256": ref.sha256, "tta": tta, **report.details(), **temperature,
             "evaluation_set": evaluation_set_key(per_image), "per_image": per_image,
         },
         figure=confusion_matrix_figure(report, title=f"{ref.name} v{ref.version} on {Path(dataset_dir).name}"),
-        **report.summary(),
+        extra_metrics=calibration.metrics() if calibration else None, **report.summary(),
     )
+
+
+def food_temperature_fit(*, manifest: Manifest, logits: torch.Tensor, truth: list[str]) -> TemperatureFit:
+    """The temperature fit of the confidence a user sees: the softmax over the model's food classes, against the true food keys.
+
+    Photos of foods the model has no class for are left out. Raises TooFewSamples when too few remain.
+    """
+    column_of = {}
+    for column, key in enumerate(manifest.food_keys()):
+        column_of.setdefault(key, column)
+    rows = [row for row, key in enumerate(truth) if key in column_of]
+    food_logits = logits[rows][:, manifest.food_indices] if rows else logits.new_zeros(0, len(manifest.food_indices))
+    labels = torch.tensor([column_of[truth[row]] for row in rows], dtype=torch.long)
+    return temperature_calibrate(food_logits, labels, current_temperature=manifest.temperature)
 
 
 def feedback_labels(*, model_version: str) -> tuple[list[str], list[str]]:
@@ -258,13 +281,14 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
             on_epoch=lambda row: mlflow_store.run_log_metrics(run_id, {k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]),
         )
         report = result.report
+        calibration = result.calibration.metrics() if result.calibration else {"temperature": 1.0}
         per_class = {}
         for label, metrics in report.per_class.items():
             per_class.update({f"precision_{label}": metrics.precision, f"recall_{label}": metrics.recall, f"f1_{label}": metrics.f1_score})
         mlflow_store.run_log_metrics(
             run_id,
             {**report.summary(), "probe_accuracy": result.probe_report.accuracy, **result.ablations, **result.timings, **per_class,
-             "views_used": result.params["views_used"], "epochs_run": result.params["epochs_run"]},
+             "views_used": result.params["views_used"], "epochs_run": result.params["epochs_run"], **calibration},
         )
         mlflow_store.run_log_dict(run_id, report.details(), "per_class_metrics.json")
         mlflow_store.run_log_dict(run_id, {"epochs": result.history}, "history.json")
@@ -275,7 +299,7 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
             ref = registry.version_register(
                 artefact_dir=Path(folder), run_id=run_id,
                 description=f"Fine-tuned on {dataset_dir.name} ({len(split.class_names)} classes).",
-                tags={"source": "training", "dataset": dataset_dir.name, **report.summary()}, aliases=(CHALLENGER,),
+                tags={"source": "training", "dataset": dataset_dir.name, **report.summary(), **calibration}, aliases=(CHALLENGER,),
             )
         mlflow_store.run_set_tags(run_id, {"model_version": ref.version, "sha256": ref.sha256})
     except BaseException:
@@ -285,6 +309,6 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     food_ensure(keys=class_keys(result.class_names))
     Evaluation.objects.create(
         model_name=ref.name, model_version=ref.version, source=Evaluation.Source.TRAINING, sample_count=report.sample_count,
-        details={"dataset": dataset_dir.name, **report.details()}, mlflow_run_id=run_id, **report.summary(),
+        details={"dataset": dataset_dir.name, **report.details(), "temperature": calibration}, mlflow_run_id=run_id, **report.summary(),
     )
     return result, ref, run_id

@@ -15,6 +15,8 @@ The recipe is built for a 2-core CPU that other processes may be using too:
    the convolutions (``lite_network``) and a moving average of the weights, which is the
    result. Epochs are planned again after each one from the measured speed.
 4. Test accuracy averages each photo with its mirror image, as ``evaluate`` does.
+5. The temperature that calibrates the result's confidence is fitted on the test split's
+   centre-crop logits (``temperature``) and stored in the manifest, so serving applies it.
 
 The result is a complete state_dict for ``efficientnet-lite0`` with ``num_classes``
 outputs plus the metrics of the final model on the test split.
@@ -40,6 +42,7 @@ from .classification_metrics import ClassificationReport, classification_report
 from .datasets import DatasetSplit
 from .feature_cache import PHOTOS_PER_CHUNK, FeatureStore, ViewRecipe, cache_views, memory_available_bytes, usable_cores, view_kinds
 from .lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
+from .temperature import TemperatureFit, TooFewSamples, temperature_calibrate
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class TrainingResult:
     manifest: Manifest  # without the weights' sha256 (known once written)
     report: ClassificationReport
     probe_report: ClassificationReport
+    calibration: TemperatureFit | None = None  # the temperature fitted on the test split; None with too few test photos
     history: list[dict] = field(default_factory=list)
     ablations: dict = field(default_factory=dict)  # test accuracy without TTA, without the weight average
     params: dict = field(default_factory=dict)
@@ -431,6 +435,14 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
     per_view = [test_probabilities(lambda _, v=v: pooled_of_view(v), views=1) for v in range(len(test_kinds))]
     ablations["accuracy_centre"] = _accuracy(per_view[0], test_labels)
     report = _report(split, test_labels, torch.stack(per_view).mean(0).argmax(1))
+    # The served model sees one centre crop per photo: its temperature is fitted on the centre crops' logits.
+    with torch.inference_mode():
+        test_logits = head(pooled_of_view(0))
+    try:
+        calibration = temperature_calibrate(test_logits, test_labels, seed=config.seed)
+    except TooFewSamples as exc:
+        calibration = None
+        log(f"temperature left at 1.0: {exc}")
     unfold_into(network, parts.network)
     state_dict = {key: value.contiguous() for key, value in network.state_dict().items() if not key.startswith("_fc.")}
     state_dict["_fc.weight"] = head.weight.detach().clone()
@@ -445,6 +457,7 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
         resize_size=config.resize_size,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        temperature=calibration.temperature if calibration else 1.0,
     )
     total_seconds = time.perf_counter() - started
     photos_processed = len(split.train) + len(split.test)
@@ -454,6 +467,7 @@ def _train(split, config, *, base_state_dict, progress, on_epoch, log, stores) -
         manifest=manifest,
         report=report,
         probe_report=probe_report,
+        calibration=calibration,
         history=history,
         ablations=ablations,
         params={**asdict(config), "views_used": views, "epochs_run": len(history), "layout": split.layout,

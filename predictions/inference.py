@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import threading
 import unicodedata
@@ -86,6 +87,8 @@ class Manifest:
     std: tuple[float, float, float] = IMAGENET_STD
     weights_sha256: str = ""
     weights_file: str = "weights.pt"
+    # Logits are divided by it before the softmax (temperature scaling, fitted when training); 1.0 for older manifests.
+    temperature: float = 1.0
 
     @property
     def num_classes(self) -> int:
@@ -114,6 +117,8 @@ class Manifest:
         bad = [i for i in [*self.food_indices, *self.tableware_indices] if not 0 <= i < self.num_classes]
         if bad or not self.food_indices:
             raise ModelIncompatible(f"manifest class indices out of range or no food classes: {bad}")
+        if not (isinstance(self.temperature, int | float) and math.isfinite(self.temperature) and self.temperature > 0):
+            raise ModelIncompatible(f"manifest temperature must be a positive number, got {self.temperature!r}")
 
 
 def build_efficientnet_lite0(num_classes: int) -> torch.nn.Module:
@@ -216,18 +221,32 @@ class FoodClassifier:
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         return self.transform(image)
 
-    def forward(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class probabilities and pooled penultimate features for a batch.
+    def logits(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw logits (before the manifest's temperature) and pooled penultimate features for a batch.
 
-        ``mirrored``: test-time augmentation, the average over each photo and its mirror image (twice the work).
+        ``mirrored``: the batch's rows, then their mirror images (twice the rows).
         """
         with self._lock, torch.inference_mode():
             inputs = torch.cat([batch, batch.flip(-1)]) if mirrored else batch
             features = self.network.extract_features(inputs)
             pooled = self.network._avg_pooling(features).flatten(1)
-            probabilities = self.network._fc(pooled).softmax(dim=1)
+            return self.network._fc(pooled), pooled
+
+    def forward(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Calibrated class probabilities (softmax of the logits divided by the temperature) and pooled features for a batch.
+
+        ``mirrored``: test-time augmentation, the average over each photo and its mirror image (twice the work).
+        """
+        logits, pooled = self.logits(batch, mirrored=mirrored)
+        return self.probabilities(logits, pooled, mirrored=mirrored)
+
+    def probabilities(self, logits: torch.Tensor, pooled: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """What ``forward`` returns, from the output of ``logits`` (the temperature applied, mirror images averaged in)."""
+        with torch.inference_mode():
+            probabilities = (logits / self.manifest.temperature).softmax(dim=1)
             if mirrored:
-                return probabilities.view(2, len(batch), -1).mean(0), pooled.view(2, len(batch), -1).mean(0)
+                photos = len(logits) // 2
+                return probabilities.view(2, photos, -1).mean(0), pooled.view(2, photos, -1).mean(0)
             return probabilities, pooled
 
     def recognise(self, image: Image.Image, *, food_mass_threshold: float, top_k: int = 5) -> Recognition:
@@ -277,17 +296,26 @@ def smoke_test_image(size: int = 256) -> Image.Image:
     return Image.fromarray((pixels * 255).astype(np.uint8), mode="RGB")
 
 
+@dataclass(frozen=True)
+class PhotosRecognised:
+    """What the classifier says about a list of photo files."""
+
+    food_keys: list[str | None]  # the food named for each photo (None: no food recognised)
+    logits: torch.Tensor  # each photo's raw logits (centre crop, before the temperature), for calibrating
+
+
 def recognise_photos(
     classifier: FoodClassifier, paths: list[Path], *, food_mass_threshold: float, batch_size: int = 16, progress: bool = False,
     mirrored: bool = False,
-) -> list[str | None]:
-    """The food key the classifier names for each photo file (None: no food recognised), in batches (evaluation on a dataset).
+) -> PhotosRecognised:
+    """The food the classifier names for each photo file, and its logits, in batches (evaluation on a dataset).
 
     ``mirrored``: average each photo's probabilities with its mirror image's (test-time augmentation).
     """
     from tqdm import tqdm
 
     predicted: list[str | None] = []
+    logits: list[torch.Tensor] = []
     with tqdm(total=len(paths), desc="evaluating", unit="img", disable=not progress) as bar:
         for start in range(0, len(paths), batch_size):
             chunk = paths[start : start + batch_size]
@@ -295,9 +323,12 @@ def recognise_photos(
             for path in chunk:
                 with Image.open(path) as image:
                     images.append(classifier.preprocess(image.convert("RGB")))
-            probabilities, pooled = classifier.forward(torch.stack(images), mirrored=mirrored)
+            raw, pooled = classifier.logits(torch.stack(images), mirrored=mirrored)
+            probabilities, pooled = classifier.probabilities(raw, pooled, mirrored=mirrored)
+            logits.append(raw[: len(chunk)])
             for row in range(len(chunk)):
                 recognition = classifier.interpret(probabilities[row], pooled[row], food_mass_threshold=food_mass_threshold, top_k=1)
                 predicted.append(recognition.food_key)
             bar.update(len(chunk))
-    return predicted
+    classes = classifier.manifest.num_classes
+    return PhotosRecognised(food_keys=predicted, logits=torch.cat(logits) if logits else torch.zeros(0, classes))

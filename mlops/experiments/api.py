@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from nutrilearn.api_errors import error_response
 
 from .. import mlflow_store
-from ..api import COMMON_ERRORS, mlflow_api_error, refuse_empty_values
+from ..api.base import refuse_empty_values
+from ..api.errors import COMMON_ERRORS, mlflow_api_error
 from .models import Experiment
 from .selectors import experiment_list, experiment_results
 from .serializers import (

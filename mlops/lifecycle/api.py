@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from nutrilearn.api_errors import PERMISSION_DENIED, error_response
 
 from .. import mlflow_store
-from ..api import COMMON_ERRORS, TAG, mlflow_api_error, refuse_empty_values, success
+from ..api.base import TAG, refuse_empty_values, success
+from ..api.errors import COMMON_ERRORS, mlflow_api_error
 from ..mlflow_store import registry
 from ..mlflow_store.registry import CHAMPION
 from ..models import PromotionRecord

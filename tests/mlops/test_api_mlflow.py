@@ -171,3 +171,14 @@ def test_drift_between_windows_has_the_original_fields_and_reuses_its_stored_rep
     assert first["recommendation"]
     assert "reason" not in first
     assert again["report_id"] == first["report_id"]
+
+
+@pytest.mark.parametrize("name", ["mlops/models.html", "food:classifier", "..food", "."])
+def test_a_model_name_the_registry_would_refuse_is_a_400_naming_the_field(staff_client, mlflow_client, three_versions, name):
+    # Found by Schemathesis: MLflow refuses such names, so the schema must not promise them.
+    response = register(staff_client, model_name=name)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "model_name" in response.json()["error"]["fields"]
+    assert not Evaluation.objects.exists()

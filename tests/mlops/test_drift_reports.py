@@ -12,7 +12,8 @@ from scipy.spatial.distance import jensenshannon
 from mlops import tasks
 from mlops.drift_reports import drift_report_compute, drift_report_scheduled, drift_reports_prune
 from mlops.models import DriftReport, JobRun
-from predictions.models import Food, Prediction
+from predictions.models import Prediction
+from tests.mlops.factories import food_make, prediction_row, predictions_insert
 from tests.support.mlflow import mlflow_store_at
 from tests.support.network import unused_port
 
@@ -27,14 +28,9 @@ WINDOWS = {
 }
 
 
-def food(key: str) -> Food:
-    return Food.objects.get_or_create(key=key, defaults={"display_name": key.capitalize()})[0]
-
-
 def predictions_at(at, foods: dict[str, int], *, rng, brightness=0.5, embedding_shift=0.0, **fields) -> list[Prediction]:
-    """Successful predictions created at ``at``: ``foods`` maps a food key (or "no_food") to a count."""
-    model_version = fields.pop("model_version", "1")
-    fields.setdefault("status", Prediction.Status.OK)
+    """Predictions created at ``at`` with generated image statistics: ``foods`` maps a food key (or "no_food") to a count."""
+    fields.setdefault("model_version", "1")
     rows = []
     for key, count in foods.items():
         for _ in range(count):
@@ -42,8 +38,8 @@ def predictions_at(at, foods: dict[str, int], *, rng, brightness=0.5, embedding_
             vector[0] += embedding_shift
             vector /= np.linalg.norm(vector)
             rows.append(
-                Prediction(
-                    food=None if key == "no_food" else food(key),
+                prediction_row(
+                    food=None if key == "no_food" else food_make(key),
                     no_food=key == "no_food",
                     confidence=float(rng.beta(8, 2)),
                     brightness=float(rng.normal(brightness, 0.1)),
@@ -52,14 +48,11 @@ def predictions_at(at, foods: dict[str, int], *, rng, brightness=0.5, embedding_
                     image_width=int(rng.choice([640, 1024])),
                     image_height=int(rng.choice([480, 768])),
                     embedding=vector.astype(np.float32).tobytes(),
-                    model_version=model_version,
+                    mirrored=False,
                     **fields,
                 )
             )
-    created = Prediction.objects.bulk_create(rows)
-    # created_at is auto_now_add: move the rows to the intended time in one UPDATE.
-    Prediction.objects.filter(pk__in=[p.pk for p in created]).update(created_at=at)
-    return created
+    return predictions_insert(rows, at=at, spacing=timedelta(0))
 
 
 @pytest.fixture

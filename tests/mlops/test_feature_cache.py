@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from django.conf import settings as django_settings
 from torchvision.transforms import v2
 
 from mlops.feature_cache import (
@@ -27,7 +28,9 @@ RECIPE = ViewRecipe(image_size=64, resize_size=73)
 
 @pytest.fixture(scope="module")
 def network(bundled_state_dict):
-    torch.set_num_threads(2)
+    # As serving does: more threads than half the cores stall each other when other processes want the cores too
+    # (this module took 63 s with 2 threads and 5 s with 1 on a busy 2-core machine).
+    torch.set_num_threads(django_settings.NUTRILEARN_TORCH_THREADS)
     network = build_efficientnet_lite0(1000)
     network.load_state_dict(bundled_state_dict)
     return network.eval()

@@ -52,6 +52,11 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     assert run.data.metrics["accuracy"] >= 0.75  # chance is 0.25
     assert {"precision", "recall", "f1_score", "probe_accuracy", "precision_red_disc"} <= set(run.data.metrics)
     assert [point.step for point in mlflow_client.get_metric_history(run.info.run_id, "test_accuracy")] == [1, 2, 3]
+    temperature = run.data.metrics["temperature"]
+    assert temperature > 0 and {"ece_before_temperature", "ece_after_temperature"} <= set(run.data.metrics)
+    assert float(mlflow_client.get_model_version("food-classifier", "2").tags["temperature"]) == pytest.approx(temperature)
+    assert registry.classifier_load(challenger).manifest.temperature == pytest.approx(temperature)  # what serving applies
+    assert f"Temperature {temperature:.3f} fitted on the test split" in output.getvalue()
     logged = {artifact.path for artifact in mlflow_client.list_artifacts(run.info.run_id)}
     assert {"confusion_matrix.png", "per_class_metrics.json", "model"} <= logged
     shapes = Food.objects.filter(key__in=list(SHAPES))
@@ -71,7 +76,8 @@ def test_trained_challenger_serves_after_promotion_and_evaluates(served_from_reg
     evaluation_run = mlflow_client.get_run(evaluation.mlflow_run_id)
     assert evaluation_run.data.tags["run_type"] == "evaluation"
     assert evaluation_run.data.tags["model_version"] == "2"
-    assert {"accuracy", "precision", "recall", "f1_score"} <= set(evaluation_run.data.metrics)
+    assert {"accuracy", "precision", "recall", "f1_score", "temperature", "ece_before_temperature"} <= set(evaluation_run.data.metrics)
+    assert evaluation.details["temperature"]["temperature_samples"] == 120
 
 
 @pytest.mark.slow
@@ -91,6 +97,8 @@ def test_same_seed_gives_the_same_weights_whether_the_cache_is_computed_here_or_
     assert any("streaming it from disk" in line for line in said)
     assert list((tmp_path / "cache").iterdir()) == []  # the on-disk cache is removed after the run
     assert first.report.accuracy == second.report.accuracy
+    assert first.calibration == second.calibration
+    assert first.manifest.temperature == first.calibration.temperature > 0
     assert all(first.state_dict[key].equal(second.state_dict[key]) for key in first.state_dict)
 
 

@@ -1,10 +1,12 @@
 """The real EfficientNet-Lite0 on real photos from the scikit-image wheel."""
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from django.conf import settings as django_settings
 from PIL import Image
 
 from predictions.inference import (
@@ -22,7 +24,9 @@ from predictions.serving import load_bundled_model
 
 @pytest.fixture(scope="module")
 def classifier() -> FoodClassifier:
-    torch.set_num_threads(2)
+    # As serving does: more threads than half the cores stall each other when other processes want the cores too
+    # (this module took 63 s with 2 threads and 5 s with 1 on a busy 2-core machine).
+    torch.set_num_threads(django_settings.NUTRILEARN_TORCH_THREADS)
     return load_bundled_model().classifier
 
 
@@ -148,3 +152,31 @@ def test_mirrored_forward_averages_each_photo_with_its_mirror_image(classifier, 
     assert not torch.allclose(plain, mirror, atol=1e-3)  # the mirror image is not the same input for the network
     assert torch.allclose(averaged, (plain + mirror) / 2, atol=1e-5)
     assert torch.allclose(pooled, (plain_pooled + mirror_pooled) / 2, atol=1e-4)
+
+
+def test_the_served_classifier_divides_its_logits_by_the_manifests_temperature(classifier, coffee_png, cat_png):
+    batch = torch.stack([classifier.preprocess(Image.open(io.BytesIO(data)).convert("RGB")) for data in (coffee_png, cat_png)])
+    softened = FoodClassifier(classifier.network, replace(classifier.manifest, temperature=2.0))
+
+    logits, _ = classifier.logits(batch)
+    plain, _ = classifier.forward(batch)
+    calibrated, _ = softened.forward(batch)
+
+    assert torch.allclose(plain, logits.softmax(dim=1), atol=1e-6)
+    assert torch.allclose(calibrated, (logits / 2.0).softmax(dim=1), atol=1e-6)
+    assert torch.equal(calibrated.argsort(dim=1, descending=True)[:, :5], plain.argsort(dim=1, descending=True)[:, :5])
+    image = Image.open(io.BytesIO(coffee_png)).convert("RGB")
+    before, after = classifier.recognise(image, food_mass_threshold=0.0), softened.recognise(image, food_mass_threshold=0.0)
+    assert after.food_key == before.food_key
+    assert after.confidence < before.confidence
+
+
+def test_a_manifest_without_a_temperature_serves_at_one_and_a_bad_temperature_is_refused():
+    stored = imagenet_manifest("abc").to_json().replace('"temperature": 1.0', '"temperature": 1.5')
+    older = '{"architecture": "efficientnet-lite0", "class_names": ["a", "b"], "food_indices": [0, 1]}'
+
+    assert Manifest.from_json(stored).temperature == 1.5
+    assert Manifest.from_json(older).temperature == 1.0
+    for bad in ("0", "-1", '"warm"', "NaN"):
+        with pytest.raises(ModelIncompatible, match="temperature"):
+            Manifest.from_json(older[:-1] + f', "temperature": {bad}}}')

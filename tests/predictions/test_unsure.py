@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from predictions.models import Food, Prediction
 from tests.images import png_to_jpeg
+from tests.mlops.factories import predictions_make
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +26,20 @@ def choice_buttons(page: str) -> list[str]:
     return re.findall(r'<span class="name">([^<]*)</span>', block.group(1)) if block else []
 
 
-def prediction_row(user, *, confidence: float, food: str = "pizza", no_food: bool = False) -> Prediction:
+def unsure_prediction(user, *, confidence: float, food: str = "pizza", no_food: bool = False) -> Prediction:
     keys = [food, "bagel", "cheeseburger", "hotdog", "potpie"]
     shares = [0.3 if no_food else confidence, 0.1, 0.05, 0.03, 0.02]
-    return Prediction.objects.create(
+    [prediction] = predictions_make(
         user=user,
         food=None if no_food else Food.objects.get(key=food),
         confidence=None if no_food else confidence,
         no_food=no_food,
         food_mass=0.02 if no_food else 0.8,
         top_k=[{"food": key, "confidence": share} for key, share in zip(keys, shares, strict=True)],
-        model_name="food-classifier",
         model_version="bundled",
+        mirrored=False,
     )
+    return prediction
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def owner(client):
     [(0.3, False, True), (0.799, False, True), (0.8, False, False), (0.95, False, False), (None, True, False)],
 )
 def test_only_a_low_band_food_answer_is_unsure(catalogue, confidence, no_food, unsure):
-    prediction = prediction_row(None, confidence=confidence, no_food=no_food)
+    prediction = unsure_prediction(None, confidence=confidence, no_food=no_food)
 
     assert prediction.is_unsure is unsure
     assert prediction.needs_confirmation is unsure
@@ -121,7 +123,7 @@ def test_picking_the_top_choice_confirms_the_prediction(client, catalogue, moon_
 
 
 def test_something_else_typed_by_hand_is_stored_and_shown_without_nutrition(client, catalogue, owner):
-    prediction = prediction_row(owner, confidence=0.09, food="corn")
+    prediction = unsure_prediction(owner, confidence=0.09, food="corn")
 
     client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food_text": "Bibimbap"})
     page = client.get(f"/predictions/{prediction.pk}/").content.decode()
@@ -136,7 +138,7 @@ def test_something_else_typed_by_hand_is_stored_and_shown_without_nutrition(clie
 
 
 def test_something_else_without_a_food_says_what_is_missing(client, catalogue, owner):
-    prediction = prediction_row(owner, confidence=0.09, food="corn")
+    prediction = unsure_prediction(owner, confidence=0.09, food="corn")
 
     response = client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food": "", "food_text": ""})
 
@@ -149,7 +151,7 @@ def test_something_else_without_a_food_says_what_is_missing(client, catalogue, o
 
 @pytest.mark.parametrize("confidence", [0.8, 0.95])
 def test_a_confident_answer_keeps_the_answer_layout(client, catalogue, owner, confidence):
-    prediction = prediction_row(owner, confidence=confidence)
+    prediction = unsure_prediction(owner, confidence=confidence)
 
     page = client.get(f"/predictions/{prediction.pk}/").content.decode()
 
@@ -163,7 +165,7 @@ def test_a_confident_answer_keeps_the_answer_layout(client, catalogue, owner, co
 
 
 def test_a_no_food_answer_is_not_asked_as_unsure(client, catalogue, owner):
-    prediction = prediction_row(owner, confidence=None, no_food=True)
+    prediction = unsure_prediction(owner, confidence=None, no_food=True)
 
     page = client.get(f"/predictions/{prediction.pk}/").content.decode()
 
@@ -218,7 +220,7 @@ def test_the_schema_documents_needs_confirmation_and_the_choices(client):
 
 
 def test_the_history_shows_an_unsure_answer_as_not_sure_until_the_user_picks(client, catalogue, owner):
-    prediction = prediction_row(owner, confidence=0.09, food="corn")
+    prediction = unsure_prediction(owner, confidence=0.09, food="corn")
     before = client.get("/history").content.decode()
 
     client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food": "pizza"})
@@ -230,7 +232,7 @@ def test_the_history_shows_an_unsure_answer_as_not_sure_until_the_user_picks(cli
 
 
 def test_a_catalogue_food_outside_the_choices_stays_selected_under_something_else(client, catalogue, owner):
-    prediction = prediction_row(owner, confidence=0.09, food="corn")
+    prediction = unsure_prediction(owner, confidence=0.09, food="corn")
 
     client.post(f"/predictions/{prediction.pk}/feedback", {"correct": "no", "food": "pizza"})
     page = client.get(f"/predictions/{prediction.pk}/").content.decode()

@@ -1,6 +1,7 @@
 """A filled system for the MLOps page tests (Django test client and browser): traffic, photos, feedback, a drift report
 with photos that a constructed shift put there, alerts and deliveries, jobs, evaluations and model events."""
 
+import functools
 from datetime import timedelta
 
 import numpy as np
@@ -17,7 +18,9 @@ from tests.mlops.factories import food_make, predictions_make
 DIMENSION = 64
 
 
+@functools.cache
 def photo_bytes(colour: tuple[int, int, int], size=(320, 240)) -> bytes:
+    """A plain JPEG of one colour (encoded once per colour and size: a filled system stores 150 of them)."""
     return encode(Image.new("RGB", size, colour), "JPEG", quality=85)
 
 
@@ -29,7 +32,8 @@ def with_photo(prediction: Prediction, colour=(200, 120, 40)) -> Prediction:
 
 def embedded(predictions: list[Prediction], vectors: np.ndarray) -> None:
     for prediction, vector in zip(predictions, vectors, strict=True):
-        Prediction.objects.filter(pk=prediction.pk).update(embedding=vector.astype(np.float32).tobytes())
+        prediction.embedding = vector.astype(np.float32).tobytes()
+    Prediction.objects.bulk_update(predictions, ["embedding"], batch_size=500)
 
 
 def shifted_photos_make() -> dict:

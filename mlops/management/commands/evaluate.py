@@ -7,6 +7,7 @@ from mlops.datasets import DatasetInvalid
 from mlops.management.base import VersionOptionCommand
 from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import NothingToEvaluate, model_evaluate_dataset, model_evaluate_feedback
+from mlops.temperature import temperature_summary
 from predictions.inference import ModelUnavailable
 
 
@@ -41,3 +42,9 @@ class Command(VersionOptionCommand):
                 f"F1 {evaluation.f1_score:.3f}. MLflow run {evaluation.mlflow_run_id}."
             )
         )
+        temperature = evaluation.details.get("temperature") or {}
+        if "temperature" in temperature:
+            # Reported, not applied: a registered version's artefact does not change; training fits the one it serves with.
+            self.stdout.write(temperature_summary(temperature, fitted_on="these photos"))
+        elif "skipped" in temperature:
+            self.stdout.write(f"No temperature fitted: {temperature['skipped']}")

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from mlops.datasets import DatasetInvalid
 from mlops.mlflow_store import MlflowRejected, MlflowUnavailable
 from mlops.services import model_train
+from mlops.temperature import temperature_summary
 from mlops.training import TrainingConfig
 
 DEFAULTS = TrainingConfig()
@@ -106,6 +107,9 @@ class Command(BaseCommand):
                 f"({timings['seconds_per_1000_images']:.0f} s per 1,000 photos)."
             )
         )
+        if result.calibration is not None:
+            summary = temperature_summary(result.calibration.metrics(), fitted_on="the test split")
+            self.stdout.write(f"{summary} The served model applies it.")
         self.stdout.write(f"Registered {ref.name} version {ref.version} with alias challenger (MLflow run {run_id}).")
         self.stdout.write(f"Promote it with: manage.py promote --version {ref.version}")
 

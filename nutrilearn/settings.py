@@ -418,6 +418,7 @@ SPECTACULAR_SETTINGS = {
         "PermissionDeniedCodeEnum": ["permission_denied"],
         "UnsupportedMediaTypeCodeEnum": ["unsupported_media_type"],
         "InvalidParameterCodeEnum": ["invalid"],
+        "ThrottledCodeEnum": ["throttled"],
     },
 }
 

@@ -462,6 +462,7 @@ SPECTACULAR_SETTINGS = {
         "StatusEnum": ["error"],
         "ExperimentStatusEnum": "mlops.experiments.models.Experiment.Status",
         "MlflowNotFoundCodeEnum": ["mlflow_not_found"],
+        "ThrottledCodeEnum": ["throttled"],
     },
 }
 

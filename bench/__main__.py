@@ -54,7 +54,8 @@ def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) 
         try:
             completed = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            return [not_measured(benchmark.name, benchmark.summary, reason=f"stopped after {timeout:.0f} s (see logs/{benchmark.name}.log)")]
+            reason = f"stopped after {timeout:.0f} s (see logs/{benchmark.name}.log)"
+            return [not_measured(benchmark.name, benchmark.summary, reason=reason)]
     if completed.returncode != 0 or not result_path.exists():
         reason = f"failed with exit code {completed.returncode} (see logs/{benchmark.name}.log)"
         return [not_measured(benchmark.name, benchmark.summary, reason=reason)]

@@ -1,6 +1,7 @@
 """One measured figure: value, the baseline or peer measured in the same run, their ratio over repeats, the target.
 
-Pure data and arithmetic (no Django; percentiles are the project's one definition): every figure family builds these, the report writes them.
+Pure data and arithmetic (no Django; percentiles are the project's one definition): every figure family
+builds these, the report writes them.
 """
 
 from __future__ import annotations
@@ -84,8 +85,16 @@ class Figure:
 
 
 def measured(
-    family: str, name: str, *, unit: str, samples: list[float], baseline_samples: list[float] | None = None, baseline_name: str = "",
-    targets: list[Target] | None = None, statistic: str = "median", **more,
+    family: str,
+    name: str,
+    *,
+    unit: str,
+    samples: list[float],
+    baseline_samples: list[float] | None = None,
+    baseline_name: str = "",
+    targets: list[Target] | None = None,
+    statistic: str = "median",
+    **more,
 ) -> Figure:
     """A figure from raw repeats; ratios are per repeat when the baseline was measured in the same rounds (same length),
     else each repeat over the baseline's median, and the ratio is their median. ``statistic="p95"`` reports the 95th

@@ -111,8 +111,8 @@ def measure(*, rounds: int, warmup: int) -> LatencyRun:
     import torch
     from django.test import Client
 
-    from predictions.serving import get_served_model
     from predictions.services import food_catalogue_load
+    from predictions.serving import get_served_model
 
     food_catalogue_load()
     photos = build_jpegs()

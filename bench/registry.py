@@ -21,14 +21,19 @@ class Benchmark:
 BENCHMARKS = (
     Benchmark("predict", "bench.families.predict", "predict latency of a 1024x768 and a 12 MP JPEG against the bare forward pass"),
     Benchmark(
-        "throughput", "bench.families.throughput", "HTTP predict throughput on the production stack against bare forward passes",
-        in_quick=False, quick_skip_reason="starting the production stack (PostgreSQL, MLflow server, gunicorn) takes about a minute",
+        "throughput",
+        "bench.families.throughput",
+        "HTTP predict throughput on the production stack against bare forward passes",
+        in_quick=False,
+        quick_skip_reason="starting the production stack (PostgreSQL, MLflow server, gunicorn) takes about a minute",
     ),
     Benchmark("shadow", "bench.families.shadow", "upload latency with shadow mode on against off"),
     Benchmark("mirror", "bench.families.mirror", "mirroring throughput into MLflow and mirror lag at the maximum predict rate"),
     Benchmark("monitoring_sqlite", "bench.families.monitoring_sqlite", "monitoring endpoints, ops pages, drift report on SQLite"),
     Benchmark(
-        "monitoring_postgresql", "bench.families.monitoring_postgresql", "monitoring endpoints, ops pages, drift report on PostgreSQL",
+        "monitoring_postgresql",
+        "bench.families.monitoring_postgresql",
+        "monitoring endpoints, ops pages, drift report on PostgreSQL",
     ),
     Benchmark("memory", "bench.families.memory", "web worker memory with the model loaded against bare torch + one model"),
     Benchmark("training", "bench.families.training", "training on generated photos against a linear probe on the same cached features"),

@@ -19,8 +19,13 @@ def run(*, quick: bool) -> list[Figure]:
         result = measure(rounds=8 if quick else 30, warmup=2 if quick else 5)
     return [
         measured(
-            "predict", NAMES[label], unit="s", samples=result.server[label], baseline_samples=result.forward,
-            baseline_name=f"bare forward pass, ready tensor ({result.threads} threads)", targets=[Target(TARGETS[label])],
+            "predict",
+            NAMES[label],
+            unit="s",
+            samples=result.server[label],
+            baseline_samples=result.forward,
+            baseline_name=f"bare forward pass, ready tensor ({result.threads} threads)",
+            targets=[Target(TARGETS[label])],
             extra={"wall_median": sorted(result.wall[label])[len(result.wall[label]) // 2], "photo_bytes": result.photo_bytes[label]},
         )  # fmt: skip
         for label in result.server

@@ -14,7 +14,7 @@ def _amount(value: float | None, unit: str) -> str:
     if unit == "s" and value < 1:
         return f"{value * 1000:.1f} ms"
     text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-    return f"{text} {unit}".rstrip()
+    return f"{text}×" if unit == "×" else f"{text} {unit}".rstrip()
 
 
 def _ratio(figure: Figure) -> str:

@@ -31,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a few minutes)")
     parser.add_argument("--only", default="", help=f"comma-separated families: {', '.join(BY_NAME)}")
     parser.add_argument("--out", type=Path, help="results folder (default var/bench/<UTC timestamp>/)")
-    parser.add_argument("--family-timeout", type=float, default=None, help="seconds one family may take (default 900, quick 300)")
+    parser.add_argument(
+        "--family-timeout", type=float, default=None, help="seconds one family may take (default: the registry's, quick 300)"
+    )
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(names) - set(BY_NAME))
@@ -40,7 +42,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.selected = [BY_NAME[name] for name in names] if names else list(BENCHMARKS)
     args.explicit = bool(names)
     args.out = args.out or ROOT / "var" / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.family_timeout = args.family_timeout or (300.0 if args.quick else 900.0)
     return args
 
 
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         family_started = time.perf_counter()
         print(f"{benchmark.name}: {benchmark.summary} ...", flush=True)
-        measured = run_family(benchmark, quick=args.quick, out=args.out, timeout=args.family_timeout)
+        timeout = args.family_timeout or (300.0 if args.quick else benchmark.timeout_seconds)
+        measured = run_family(benchmark, quick=args.quick, out=args.out, timeout=timeout)
         figures += measured
         print_table(measured)
         print(f"  ({time.perf_counter() - family_started:.0f} s, load average {os.getloadavg()[0]:.2f})", flush=True)

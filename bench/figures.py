@@ -116,6 +116,13 @@ def measured(
     )  # fmt: skip
 
 
+def measured_once(family: str, name: str, *, unit: str, value: float, baseline: float | None = None, **more) -> Figure:
+    """A figure measured once (a whole training run, a lag phase): the ratio, if any, is the only one."""
+    ratio = value / baseline if baseline else None
+    return Figure(family=family, name=name, unit=unit, value=value, baseline=baseline, ratio=ratio, ratio_min=ratio, ratio_max=ratio,
+                  repeats=1, **more)  # fmt: skip
+
+
 def not_measured(family: str, name: str, *, reason: str, baseline_name: str = "", targets: list[Target] | None = None,
                  target_note: str = "") -> Figure:  # fmt: skip
     """A row of the table that this run could not measure, with the reason in place of a value."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.figures import Figure, Target, measured
+from bench.figures import Figure, Target, measured, measured_once
 from bench.mirror_throughput import (
     TARGET_LAG_P99,
     TARGET_RATE,
@@ -34,9 +34,8 @@ def run(*, quick: bool) -> list[Figure]:
                                                                 Target(TARGET_RATE, of="value", at_most=False)],
         note=f"{predictions:,} predictions a round",
     )  # fmt: skip
-    lag_figure = Figure(
-        family="mirror", name="mirror lag p99 at maximum predict rate", unit="s", value=lag["p99"], repeats=1,
-        targets=[Target(TARGET_LAG_P99, of="value")],
+    lag_figure = measured_once(
+        "mirror", "mirror lag p99 at maximum predict rate", unit="s", value=lag["p99"], targets=[Target(TARGET_LAG_P99, of="value")],
         note=f"{lag['uploads']} uploads at {lag['rate']:.1f}/s for {lag_seconds:.0f} s, p50 {lag['p50']:.2f} s, max {lag['max']:.2f} s",
     )  # fmt: skip
     return [throughput, lag_figure]

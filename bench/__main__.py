@@ -24,6 +24,7 @@ from bench.registry import BENCHMARKS, BY_NAME, Benchmark
 from bench.report import table_rows, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
+CLEANUP_SECONDS = 120  # a stopped family's servers (the production stack) take a while to shut down
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,13 +53,20 @@ def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) 
     result_path = logs / f"{benchmark.name}.json"
     command = [sys.executable, "-m", "bench.family_run", benchmark.name, str(result_path)] + (["--quick"] if quick else [])
     with open(logs / f"{benchmark.name}.log", "w") as log:
+        child = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            completed = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            returncode = child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            child.terminate()  # the family stops what it started on SIGTERM (bench/family_run.py)
+            try:
+                child.wait(timeout=CLEANUP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
             reason = f"stopped after {timeout:.0f} s (see logs/{benchmark.name}.log)"
             return [not_measured(benchmark.name, benchmark.summary, reason=reason)]
-    if completed.returncode != 0 or not result_path.exists():
-        reason = f"failed with exit code {completed.returncode} (see logs/{benchmark.name}.log)"
+    if returncode != 0 or not result_path.exists():
+        reason = f"failed with exit code {returncode} (see logs/{benchmark.name}.log)"
         return [not_measured(benchmark.name, benchmark.summary, reason=reason)]
     return [Figure.from_dict(data) for data in json.loads(result_path.read_text())]
 

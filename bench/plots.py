@@ -41,27 +41,35 @@ def latency_distributions(figures: list[Figure], path: Path) -> Path | None:
 
 
 def cost_against_rows(figures: list[Figure], path: Path) -> Path | None:
-    """Time of each endpoint and page against the number of predictions (log x), one panel per database."""
-    panels: dict[str, list[Figure]] = defaultdict(list)
+    """p95 time of each endpoint and page against the number of predictions (log-log): one row of panels per database,
+    endpoints left, pages right."""
+    panels: dict[tuple[str, str], list[Figure]] = defaultdict(list)
     for figure in figures:
         if figure.extra.get("cost"):
-            panels[figure.extra["database"]].append(figure)
+            panels[figure.extra["database"], figure.extra["kind"]].append(figure)
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 6), squeeze=False)
-    for axis, (database, members) in zip(axes[0], sorted(panels.items()), strict=True):
-        for figure in members:
-            cost = sorted((int(rows), seconds) for rows, seconds in figure.extra["cost"].items())
-            axis.plot([rows for rows, _ in cost], [seconds * 1000 for _, seconds in cost], marker="o", label=figure.extra["case"])
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("predictions in the table")
-        axis.set_ylabel("p95 server time, ms")
-        axis.set_title(f"Cost against rows ({database})")
-        axis.grid(alpha=0.3, which="both")
-        axis.legend(fontsize=6, loc="upper left")
+    databases = sorted({database for database, _ in panels})
+    kinds = ("endpoints", "pages")
+    fig, axes = plt.subplots(len(databases), 2, figsize=(15, 6.5 * len(databases)), squeeze=False)
+    colours = plt.get_cmap("tab20").colors
+    for row, database in enumerate(databases):
+        for column, kind in enumerate(kinds):
+            axis = axes[row][column]
+            for index, figure in enumerate(panels.get((database, kind), [])):
+                cost = sorted((int(rows), seconds) for rows, seconds in figure.extra["cost"].items())
+                axis.plot([rows for rows, _ in cost], [seconds * 1000 for _, seconds in cost], marker="o",
+                          color=colours[index % len(colours)], linestyle=("-", "--")[index // len(colours) % 2],
+                          label=figure.extra["case"])  # fmt: skip
+            axis.set_xscale("log")
+            axis.set_yscale("log")
+            axis.set_xlabel("predictions in the table")
+            axis.set_ylabel("p95 server time, ms")
+            axis.set_title(f"{kind.capitalize()} against rows ({database})")
+            axis.grid(alpha=0.3, which="both")
+            axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 

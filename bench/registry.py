@@ -26,7 +26,7 @@ BENCHMARKS = (
         "bench.families.throughput",
         "HTTP predict throughput on the production stack against bare forward passes",
         in_quick=False,
-        quick_skip_reason="starting the production stack (PostgreSQL, MLflow server, gunicorn) takes about a minute",
+        quick_skip_reason="starting the production stack (PostgreSQL, MLflow server, gunicorn, Celery) takes minutes",
     ),
     Benchmark("shadow", "bench.families.shadow", "upload latency with shadow mode on against off"),
     Benchmark("mirror", "bench.families.mirror", "mirroring throughput into MLflow and mirror lag at the maximum predict rate"),

@@ -75,7 +75,8 @@ def run_on(*, database: str, database_url: str | None, quick: bool) -> list[Figu
 
 def cost_extra(runs: list[ScaleRun], name: str, kind: str, database: str) -> dict:
     """The case's p95 at every size, for the cost-against-rows plot."""
-    return {"case": name, "database": database, "cost": {str(run.rows): dict(getattr(run, kind))[name]["p95"] for run in runs}}
+    cost = {str(run.rows): dict(getattr(run, kind))[name]["p95"] for run in runs}
+    return {"case": name, "kind": kind, "database": database, "cost": cost}
 
 
 def drift_figure(family: str, largest: ScaleRun, at: str, peer: float | None) -> Figure:

@@ -24,7 +24,7 @@ def run(*, quick: bool) -> list[Figure]:
             unit="s",
             samples=result.server[label],
             baseline_samples=result.forward,
-            baseline_name=f"bare forward pass, ready tensor ({result.threads} threads)",
+            baseline_name=f"bare forward pass, ready tensor ({result.threads} torch thread{'s' if result.threads > 1 else ''})",
             targets=[Target(TARGETS[label])],
             extra={"wall_median": sorted(result.wall[label])[len(result.wall[label]) // 2], "photo_bytes": result.photo_bytes[label]},
         )  # fmt: skip

@@ -210,5 +210,3 @@ def fill(*, rows: int, days: int, reuse: bool) -> float:
             recall=accuracy - 0.03, f1_score=accuracy - 0.025, sample_count=2_000,
         )  # fmt: skip
     return time.perf_counter() - started
-
-

@@ -28,7 +28,9 @@ class Target:
 
     def describe(self, unit: str) -> str:
         sign = "≤" if self.at_most else "≥"
-        return f"{sign} {self.limit:g}×" if self.of == "ratio" else f"{sign} {_number(self.limit)} {unit}".rstrip()
+        if self.of == "ratio" or unit == "×":
+            return f"{sign} {self.limit:g}×"
+        return f"{sign} {_number(self.limit)} {unit}".rstrip()
 
 
 @dataclass

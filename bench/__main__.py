@@ -4,6 +4,7 @@
 
 Each family (bench/registry.py) runs in a process of its own; the table is written again after each one, so an
 interrupted run keeps what it measured. ``--quick`` uses smaller sizes and fewer repeats (a few minutes).
+Exit status 1 when a family failed or overran its time limit; a figure below its target is reported, not an error.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) -> list[Figure]:
-    """The family's figures, from a process of its own; a failure or timeout becomes one row saying so, with its log."""
+def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) -> tuple[list[Figure], bool]:
+    """The family's figures from a process of its own, and whether it completed; a failure or timeout becomes one row
+    saying so, with its log."""
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     result_path = logs / f"{benchmark.name}.json"
@@ -63,12 +65,12 @@ def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) 
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-            reason = f"stopped after {timeout:.0f} s (see logs/{benchmark.name}.log)"
-            return [not_measured(benchmark.name, benchmark.summary, reason=reason)]
+            reason = f"stopped after {timeout:g} s (see logs/{benchmark.name}.log)"
+            return [not_measured(benchmark.name, benchmark.summary, reason=reason)], False
     if returncode != 0 or not result_path.exists():
         reason = f"failed with exit code {returncode} (see logs/{benchmark.name}.log)"
-        return [not_measured(benchmark.name, benchmark.summary, reason=reason)]
-    return [Figure.from_dict(data) for data in json.loads(result_path.read_text())]
+        return [not_measured(benchmark.name, benchmark.summary, reason=reason)], False
+    return [Figure.from_dict(data) for data in json.loads(result_path.read_text())], True
 
 
 def print_table(figures: list[Figure]) -> None:
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     header = machine_header(ROOT)
     started = time.perf_counter()
     figures: list[Figure] = []
+    broken: list[str] = []
     for benchmark in args.selected:
         if args.quick and not benchmark.in_quick and not args.explicit:
             figures.append(not_measured(benchmark.name, benchmark.summary, reason=f"full mode only: {benchmark.quick_skip_reason}"))
@@ -89,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         family_started = time.perf_counter()
         print(f"{benchmark.name}: {benchmark.summary} ...", flush=True)
         timeout = args.family_timeout or (300.0 if args.quick else benchmark.timeout_seconds)
-        measured = run_family(benchmark, quick=args.quick, out=args.out, timeout=timeout)
+        measured, completed = run_family(benchmark, quick=args.quick, out=args.out, timeout=timeout)
         figures += measured
+        if not completed:
+            broken.append(benchmark.name)
         print_table(measured)
         print(f"  ({time.perf_counter() - family_started:.0f} s, load average {os.getloadavg()[0]:.2f})", flush=True)
         header.update(load_average_after=load_average(), wall_seconds=time.perf_counter() - started)
@@ -100,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     write_results(args.out, header, figures, mode=mode, plots=plots)
     failed = [figure.name for figure in figures if figure.passed is False]
     print(f"\n{len(figures)} figures, {len(failed)} below target; results in {args.out}")
-    return 0
+    if broken:
+        print(f"did not complete: {', '.join(broken)} (see {args.out / 'logs'})", file=sys.stderr)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

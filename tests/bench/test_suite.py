@@ -50,3 +50,15 @@ def test_an_unknown_benchmark_name_is_refused_with_the_known_ones(capsys):
     message = capsys.readouterr().err
     assert "unknown benchmark(s) warp-speed" in message
     assert "monitoring_postgresql" in message
+
+
+def test_a_family_that_overruns_its_time_limit_is_stopped_and_becomes_a_row_saying_so(tmp_path):
+    out = tmp_path / "results"
+
+    # The mirror family starts Django, Redis and MLflow first: it cannot be done within a tenth of a second.
+    status = main(["--only", "mirror", "--family-timeout", "0.1", "--out", str(out)])
+
+    assert status == 1
+    (row,) = json.loads((out / "results.json").read_text())["figures"]
+    assert row["note"] == "not measured: stopped after 0.1 s (see logs/mirror.log)"
+    assert (out / "logs" / "mirror.log").exists()

@@ -23,7 +23,7 @@ var/ folder in a temporary directory (it never touches var/).
    upload path must not slow down while Redis is down), and the median upload wall time
    in both states.
 
-    .venv/bin/python bench/mirror_throughput.py [--quick] [--predictions N] [--seed-sample M] [--lag-seconds S] [--threads T]
+    .venv/bin/python -m bench.mirror_throughput [--quick] [--predictions N] [--seed-sample M] [--lag-seconds S] [--threads T]
 """
 
 from __future__ import annotations
@@ -36,10 +36,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from django_setup import ROOT, configure_django
+if not __package__:  # run as a file (python bench/mirror_throughput.py): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.django_setup import configure_django  # noqa: E402
 
 TARGET_RATE = 2000.0
 TARGET_RATIO = 40.0
@@ -102,22 +107,22 @@ def measure_mirror_rate(count: int) -> tuple[float, dict]:
     started, cpu_started = time.perf_counter(), time.process_time()
     report = mirror.mirror_pending(max_seconds=3600)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    mirrored = Prediction.objects.filter(mirrored_at__isnull=False).count()
-    if mirrored != count:
-        raise SystemExit(f"only {mirrored} of {count} predictions were mirrored")
+    left = Prediction.objects.filter(mirrored_at__isnull=True).count()
+    if left:
+        raise SystemExit(f"{left} of {count} predictions were not mirrored")
     return count / elapsed, {"seconds": elapsed, "cpu_rate": count / cpu, **report.as_dict()}
 
 
-def measure_seed_rate(sample: int) -> float:
-    """The baseline: one MLflow run per prediction, with params and metrics, via MlflowClient."""
+def measure_seed_rate(sample: int, *, experiment_name: str = "seed-approach") -> float:
+    """The baseline: one MLflow run per prediction, with params and metrics, via MlflowClient (the newest ``sample`` rows)."""
     from django.conf import settings
 
     from mlops import mlflow_store
     from predictions.models import Prediction
 
     client = mlflow_store.get_client()
-    experiment = client.create_experiment("seed-approach", artifact_location=settings.MLFLOW_ARTIFACT_ROOT)
-    rows = list(Prediction.objects.select_related("food").order_by("id")[:sample])
+    experiment = client.create_experiment(experiment_name, artifact_location=settings.MLFLOW_ARTIFACT_ROOT)
+    rows = list(Prediction.objects.select_related("food").order_by("-id")[:sample])
     started = time.perf_counter()
     for row in rows:
         run = client.create_run(experiment, tags={"run_type": "prediction"})
@@ -221,23 +226,29 @@ def measure_enqueue(redis, uploads: int) -> dict:
     }
 
 
+@contextmanager
+def mirror_environment(workdir: Path, *, threads: int) -> Iterator:
+    """Django on ``workdir`` with a Redis broker of its own (started here, yielded, stopped on the way out)."""
+    from tests.mlops.processes import RedisServer
+    from tests.support.network import unused_port
+
+    port = unused_port()
+    configure_django(workdir, environ={"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NUTRILEARN_TORCH_THREADS": str(threads)})
+    import logging
+
+    logging.getLogger("mlops.mirror").setLevel(logging.ERROR)  # a stopped broker logs every refused publish
+    redis = RedisServer(workdir, port=port).start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
 def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="nutrilearn-mirror-bench-") as tmp:
         workdir = Path(tmp)
-        sys.path.insert(0, str(ROOT))
-        from tests.mlops.processes import RedisServer
-        from tests.support.network import unused_port
-
-        port = unused_port()
-        configure_django(
-            workdir, environ={"CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0", "NUTRILEARN_TORCH_THREADS": str(args.threads)}
-        )
-        import logging
-
-        logging.getLogger("mlops.mirror").setLevel(logging.ERROR)  # phase 4 logs every refused publish
-        redis = RedisServer(workdir, port=port).start()
-        try:
+        with mirror_environment(workdir, threads=args.threads) as redis:
             print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
             fill(args.predictions)
             rate, details = measure_mirror_rate(args.predictions)
@@ -248,8 +259,6 @@ def main() -> None:
             print(f"phase 3: {lag['uploads']} uploads in {args.lag_seconds:.0f} s", flush=True)
             enqueue = measure_enqueue(redis, uploads=5 if args.quick else 10)
             load = os.getloadavg()[0]
-        finally:
-            redis.stop()
 
     ratio = rate / seed_rate
     down = f"{enqueue['enqueue_down_ms']:.2f} / {enqueue['enqueue_down_max_ms']:.2f} ms"

@@ -18,7 +18,7 @@ the baseline (the student project's approach) is timed on the same machine: 1,00
 runs (one per prediction) searched and looped over in Python to
 build the same overview.
 
-    .venv/bin/python bench/monitoring_at_scale.py [--rows 1000000] [--database-url URL] [--reuse]
+    .venv/bin/python -m bench.monitoring_at_scale [--rows 1000000] [--database-url URL] [--reuse]
 
 ``--database-url`` defaults to a SQLite file in a temporary folder; for PostgreSQL
 give a database of your own (``postgres://postgres@127.0.0.1:5432/nutrilearn_bench``),
@@ -33,18 +33,25 @@ import io
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from django_setup import configure_django
+
+if not __package__:  # run as a file (python bench/monitoring_at_scale.py): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.django_setup import configure_django  # noqa: E402
+from bench.monitoring_data import fill  # noqa: E402
+from mlops.percentiles import percentile  # noqa: E402
 
 TARGET_P95_SECONDS = 0.250
 TARGET_PAGE_SECONDS = 0.500
 TARGET_DRIFT_SECONDS = 2.0
-CHUNK = 100_000
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,204 +64,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed-runs", type=int, default=1000, help="MLflow runs for the baseline loop (default 1000)")
     parser.add_argument("--reuse", action="store_true", help="keep the predictions if the database already holds --rows of them")
     return parser.parse_args()
-
-
-# --- filling ------------------------------------------------------------------------------------
-
-
-def generated_columns(rng: np.random.Generator, *, count: int, days: int, end: datetime, food_ids: list[int], user_ids: list[int]):
-    """Column arrays of ``count`` predictions, sorted by creation time."""
-    # Creation times: growth over the period (density rising linearly to 2x) and meal-time peaks.
-    position = np.sqrt(rng.uniform(1, 4, count)) - 1  # in [0, 1], density growing with position
-    day = np.floor(position * days)
-    hour_of_day = np.concatenate(
-        [rng.normal(8, 1.2, count // 4), rng.normal(12.8, 1.3, count // 3), rng.normal(19.3, 1.6, count - count // 4 - count // 3)]
-    )
-    rng.shuffle(hour_of_day)
-    seconds = day * 86_400 + np.clip(hour_of_day, 0, 23.999) * 3_600
-    start = end - timedelta(days=days)
-    created = np.sort(seconds)
-    age_days = days - created / 86_400
-
-    status = np.where(rng.uniform(0, 1, count) < 0.02, "rejected", "ok").astype(object)
-    status[rng.uniform(0, 1, count) < 0.003] = "failed"
-    ok = status == "ok"
-    status_code = np.where(status == "ok", 200, np.where(status == "rejected", rng.choice([400, 413, 415], count), 500))
-
-    # Food shares: Zipf-like, with the ranking rotated in the last 14 days (drift to detect).
-    ranks = np.arange(1, len(food_ids) + 1)
-    shares = 1 / ranks**1.1
-    shares /= shares.sum()
-    food_index = rng.choice(len(food_ids), count, p=shares)
-    recent = age_days < 14
-    food_index[recent] = (food_index[recent] + 3) % len(food_ids)
-    foods = np.asarray(food_ids)[food_index]
-    no_food = ok & (rng.uniform(0, 1, count) < 0.03)
-
-    version = np.where(age_days > 30, "1", "2").astype(object)
-    version[(age_days <= 30) & (rng.uniform(0, 1, count) < 0.1)] = "3"
-    confidence = np.where(version == "1", rng.beta(5, 2, count), rng.beta(6, 1.6, count))
-    latency = np.exp(rng.normal(np.log(0.15), 0.45, count))
-    latency[status == "rejected"] = np.exp(rng.normal(np.log(0.01), 0.5, (status == "rejected").sum()))
-
-    signed_in = rng.uniform(0, 1, count) < 0.7
-    user_rank = np.minimum(rng.zipf(1.3, count), len(user_ids)) - 1
-    users = np.asarray(user_ids)[user_rank]
-    sessions = rng.integers(0, 20_000, count)
-
-    feedback = ok & ~no_food & (rng.uniform(0, 1, count) < 0.05)
-    correct = rng.uniform(0, 1, count) < confidence * 0.95
-    wrong_food = np.asarray(food_ids)[rng.integers(0, len(food_ids), count)]
-    mirrored = age_days > 0.05
-
-    return {
-        "created": [start + timedelta(seconds=float(value)) for value in created],
-        "status": status,
-        "status_code": status_code,
-        "ok": ok,
-        "food": foods,
-        "no_food": no_food,
-        "confidence": confidence,
-        "latency": latency,
-        "version": version,
-        "signed_in": signed_in,
-        "user": users,
-        "session": sessions,
-        "feedback": feedback,
-        "correct": correct,
-        "wrong_food": wrong_food,
-        "mirrored": mirrored,
-        "brightness": rng.normal(0.45 + 0.05 * recent, 0.12, count),
-        "contrast": rng.normal(0.22, 0.05, count),
-        "sharpness": np.abs(rng.normal(0.01, 0.004, count)),
-        "width": rng.choice([640, 1024, 3024, 4032], count, p=[0.2, 0.3, 0.3, 0.2]),
-        "height": rng.choice([480, 768, 3024, 3024], count, p=[0.2, 0.3, 0.3, 0.2]),
-    }
-
-
-COLUMNS = (
-    "created_at", "status", "status_code", "reason_code", "reason", "source", "user_id", "session_key", "food_id", "confidence",
-    "top_k", "no_food", "processing_time_seconds", "model_name", "model_version", "model_sha256", "ab_arm", "image", "image_format",
-    "image_width", "image_height", "image_sha256", "brightness", "contrast", "sharpness", "quality_hints", "feedback_correct",
-    "feedback_food_id", "feedback_text", "feedback_at", "mirrored_at", "mlflow_run_id", "mirror_attempts", "mirror_error",
-)  # fmt: skip
-
-
-def rows_of(columns: dict, index_range: range):
-    for i in index_range:
-        ok = bool(columns["ok"][i])
-        no_food = bool(columns["no_food"][i])
-        created = columns["created"][i]
-        has_feedback = bool(columns["feedback"][i])
-        correct = bool(columns["correct"][i])
-        yield (
-            created,
-            columns["status"][i],
-            int(columns["status_code"][i]),
-            "" if ok else ("bad_image" if columns["status"][i] == "rejected" else "internal_error"),
-            "",
-            "api",
-            int(columns["user"][i]) if columns["signed_in"][i] else None,
-            "" if columns["signed_in"][i] else f"session{columns['session'][i]:05d}",
-            int(columns["food"][i]) if ok and not no_food else None,
-            float(columns["confidence"][i]) if ok and not no_food else None,
-            "[]",
-            ok and no_food,
-            float(columns["latency"][i]),
-            "food-classifier" if ok else "",
-            columns["version"][i] if ok else "",
-            "",
-            "",
-            "",
-            "jpeg" if ok else "",
-            int(columns["width"][i]) if ok else None,
-            int(columns["height"][i]) if ok else None,
-            "",
-            float(columns["brightness"][i]) if ok else None,
-            float(columns["contrast"][i]) if ok else None,
-            float(columns["sharpness"][i]) if ok else None,
-            "[]",
-            correct if has_feedback else None,
-            int(columns["wrong_food"][i]) if has_feedback and not correct else None,
-            "",
-            created + timedelta(minutes=5) if has_feedback else None,
-            created + timedelta(seconds=20) if ok and columns["mirrored"][i] else None,
-            "",
-            1 if ok and columns["mirrored"][i] else 0,
-            "",
-        )
-
-
-def bulk_insert(rows: list[tuple]) -> None:
-    from django.db import connection
-
-    table = "predictions_prediction"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            # SQLite keeps datetimes as naive UTC text, in Django's own format.
-            adapt = connection.ops.adapt_datetimefield_value
-            dates = [COLUMNS.index(name) for name in ("created_at", "feedback_at", "mirrored_at")]
-            prepared = []
-            for row in rows:
-                row = list(row)
-                for index in dates:
-                    row[index] = adapt(row[index])
-                prepared.append(row)
-            placeholders = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})", prepared)
-
-
-def table_statistics_update() -> None:
-    """What autovacuum does after a bulk load: planner statistics, and on PostgreSQL the visibility map for index-only scans."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE predictions_prediction" if connection.vendor == "postgresql" else "ANALYZE")
-
-
-def fill(*, rows: int, days: int, reuse: bool) -> float:
-    from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
-
-    from mlops.models import ConfidenceDay, DriftReport, Evaluation, PredictionDay, RollupState, UserTotal
-    from predictions.models import Food, Prediction
-    from predictions.services import food_catalogue_load
-
-    if reuse and Prediction.objects.count() == rows:
-        print(f"reusing {rows:,} predictions already in the database")
-        table_statistics_update()
-        return 0.0
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("TRUNCATE predictions_prediction RESTART IDENTITY CASCADE")
-        else:
-            cursor.execute("DELETE FROM predictions_prediction")
-        for model in (DriftReport, Evaluation, PredictionDay, ConfidenceDay, UserTotal, RollupState):
-            model.objects.all().delete()
-    food_catalogue_load()
-    food_ids = list(Food.objects.order_by("pk").values_list("pk", flat=True))
-    User = get_user_model()
-    existing = set(User.objects.filter(username__startswith="bench-user-").values_list("username", flat=True))
-    User.objects.bulk_create([User(username=f"bench-user-{i}") for i in range(2_000) if f"bench-user-{i}" not in existing])
-    user_ids = list(User.objects.filter(username__startswith="bench-user-").order_by("pk").values_list("pk", flat=True))
-    rng = np.random.default_rng(20_261_128)
-    columns = generated_columns(rng, count=rows, days=days, end=datetime.now(UTC), food_ids=food_ids, user_ids=user_ids)
-    for offset in range(0, rows, CHUNK):
-        with transaction.atomic():
-            bulk_insert(list(rows_of(columns, range(offset, min(offset + CHUNK, rows)))))
-        print(f"  inserted {min(offset + CHUNK, rows):,} / {rows:,} ({time.perf_counter() - started:.0f} s)", flush=True)
-    table_statistics_update()
-    for version, accuracy in (("1", 0.71), ("2", 0.76), ("2", 0.78), ("3", 0.74)):
-        Evaluation.objects.create(
-            model_name="food-classifier", model_version=version, source="dataset", accuracy=accuracy, precision=accuracy - 0.02,
-            recall=accuracy - 0.03, f1_score=accuracy - 0.025, sample_count=2_000,
-        )  # fmt: skip
-    return time.perf_counter() - started
 
 
 # --- timing ---------------------------------------------------------------------------------------
@@ -270,10 +79,17 @@ def staff_client():
     return client
 
 
-def time_request(client, method: str, path: str, params: dict, repeats: int) -> dict:
-    """Median and p95 of ``repeats`` requests after a first one (reported as "first": caches and connections are cold)."""
+MIN_REPEATS = 3
+
+
+def time_request(client, method: str, path: str, params: dict, repeats: int, *, budget_seconds: float | None = None) -> dict:
+    """Median, p95 and the timings of ``repeats`` requests after a first one (reported as "first": caches and connections are
+    cold); with ``budget_seconds``, a slow case stops repeating once the budget is spent (after at least ``MIN_REPEATS``)."""
     timings, first = [], None
+    deadline = time.perf_counter() + budget_seconds if budget_seconds else None
     for attempt in range(repeats + 1):
+        if deadline and len(timings) >= MIN_REPEATS and time.perf_counter() > deadline:
+            break
         started = time.perf_counter()
         if method == "GET":
             response = client.get(path, params)
@@ -286,22 +102,20 @@ def time_request(client, method: str, path: str, params: dict, repeats: int) -> 
             timings.append(elapsed)
         else:
             first = elapsed
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, int(np.ceil(0.95 * len(timings))) - 1)]
-    return {"median": statistics.median(timings), "p95": p95, "first": first}
+    return {"median": statistics.median(timings), "p95": percentile(timings, 0.95), "first": first, "timings": timings}
 
 
 def endpoint_cases(now: datetime) -> list[tuple[str, str, str, dict]]:
     api = "/api/v1/mlops/"
     week = {"start": (now - timedelta(days=7)).isoformat()}
+    register = {"model_version": "1", "accuracy": 0.8, "precision": 0.79, "recall": 0.78, "f1_score": 0.785, "sample_count": 500}
     return [
         ("experiments", "GET", api + "experiments", {}),
         ("runs (prediction, 50)", "GET", api + "runs", {"run_type": "prediction", "limit": 50}),
         ("runs (evaluation)", "GET", api + "runs", {"run_type": "evaluation"}),
         ("metrics (all rows)", "GET", api + "metrics", {}),
         ("model-versions", "GET", api + "model-versions", {}),
-        # register-model (POST) is left out: it records an evaluation of a version the MLflow registry must hold,
-        # and this benchmark's throwaway registry holds none (the endpoint answers 404 unknown_model_version).
+        ("register-model (POST)", "POST", api + "register-model", register),
         ("monitoring/predictions (all rows)", "GET", api + "monitoring/predictions", {}),
         ("monitoring/predictions (last 7 days)", "GET", api + "monitoring/predictions", week),
         ("monitoring/confidence (all rows)", "GET", api + "monitoring/confidence", {"bins": 10}),
@@ -319,7 +133,8 @@ def page_cases(now: datetime) -> list[tuple[str, str, dict]]:
     from predictions.models import Food, Prediction
 
     week = Prediction.objects.filter(created_at__gte=now - timedelta(days=7)).order_by("-created_at", "-id")
-    deep = week.values_list("id", flat=True)[min(5_000, week.count() - 1)]  # 101st page, or the last row at small --rows
+    # The 101st page of 50 at a million rows; halfway down the week on a small table.
+    deep = week.values_list("id", flat=True)[min(5_000, week.count() // 2)]
     newest = week.values_list("id", flat=True)[0]
     food = Food.objects.order_by("pk").values_list("key", flat=True)[5]
     return [
@@ -408,21 +223,34 @@ def seed_overview(experiment: str, count: int) -> dict:
     }
 
 
-def main() -> int:
-    args = parse_args()
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="nutrilearn-monitoring-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    configure_django(workdir, database_url=args.database_url)
+@dataclass
+class ScaleRun:
+    """One database size: fill and rollup seconds, the drift report's seconds, and (name, timing) per endpoint and page."""
+
+    rows: int
+    vendor: str
+    fill_seconds: float
+    rollup_seconds: float
+    incremental_seconds: float
+    drift_seconds: float
+    endpoints: list[tuple[str, dict]] = field(default_factory=list)
+    pages: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def measure_scale(*, rows: int, days: int, repeats: int, reuse: bool = False, budget_seconds: float | None = None) -> ScaleRun:
+    """Fill the configured database with ``rows`` predictions, refresh the rollups, time the drift report, every endpoint, every
+    page (each case for at most ``budget_seconds`` once it has a few repeats)."""
+    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
-    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}), {os.cpu_count()} cores")
-    fill_seconds = fill(rows=args.rows, days=args.days, reuse=args.reuse)
-    if fill_seconds:
-        print(f"filled {args.rows:,} predictions in {fill_seconds:.1f} s ({args.rows / fill_seconds:,.0f} rows/s)")
-
     from mlops.rollups import rollups_refresh_job
 
+    # register-model records an evaluation of a version the registry knows: the bundled model is version 1 (idempotent).
+    call_command("register_bundled_model", verbosity=0)
+    fill_seconds = fill(rows=rows, days=days, reuse=reuse)
+    if fill_seconds:
+        print(f"filled {rows:,} predictions in {fill_seconds:.1f} s ({rows / fill_seconds:,.0f} rows/s)")
     started = time.perf_counter()
     rollups_refresh_job()
     rollup_seconds = time.perf_counter() - started
@@ -430,32 +258,49 @@ def main() -> int:
     rollups_refresh_job()
     incremental_seconds = time.perf_counter() - started
     print(f"rollups: first refresh {rollup_seconds:.1f} s, next refresh {incremental_seconds:.2f} s")
-    drift_seconds = time_drift_report(args.days)
+    run = ScaleRun(rows=rows, vendor=connection.vendor, fill_seconds=fill_seconds, rollup_seconds=rollup_seconds,
+                   incremental_seconds=incremental_seconds, drift_seconds=time_drift_report(days))  # fmt: skip
     client = staff_client()
-    results = []
     for name, method, path, params in endpoint_cases(timezone.now()):
-        repeats = max(3, args.repeats // 4) if method == "POST" else args.repeats
-        timing = time_request(client, method, path, params, repeats)
-        results.append((name, timing))
+        count = max(MIN_REPEATS, repeats // 4) if method == "POST" else repeats
+        timing = time_request(client, method, path, params, count, budget_seconds=budget_seconds)
+        run.endpoints.append((name, timing))
         print(f"  {name:<40} median {timing['median'] * 1000:7.1f} ms   p95 {timing['p95'] * 1000:7.1f} ms", flush=True)
-
     print("\nMLOps pages (server time through the test client; first = cold caches):", flush=True)
-    pages = []
     for name, path, params in page_cases(timezone.now()):
-        timing = time_request(client, "GET", path, params, args.repeats)
-        pages.append((name, timing))
+        timing = time_request(client, "GET", path, params, repeats, budget_seconds=budget_seconds)
+        run.pages.append((name, timing))
         print(f"  {name:<40} first {timing['first'] * 1000:7.1f} ms   median {timing['median'] * 1000:7.1f} ms   "
               f"p95 {timing['p95'] * 1000:7.1f} ms", flush=True)  # fmt: skip
+    return run
 
-    print(f"\ncreating {args.seed_runs} MLflow runs for the baseline loop ...", flush=True)
-    experiment = seed_runs_create(args.seed_runs)
-    seed_timings = []
-    for _ in range(5):
+
+def measure_seed_loop(*, seed_runs: int, repeats: int = 5) -> list[float]:
+    """Seconds of each of ``repeats`` baseline overviews over ``seed_runs`` MLflow runs (created first, not timed)."""
+    print(f"\ncreating {seed_runs} MLflow runs for the baseline loop ...", flush=True)
+    experiment = seed_runs_create(seed_runs)
+    timings = []
+    for _ in range(repeats):
         started = time.perf_counter()
-        overview = seed_overview(experiment, args.seed_runs)
-        seed_timings.append(time.perf_counter() - started)
-    seed_median = statistics.median(seed_timings)
-    assert overview["total_predictions"] == args.seed_runs
+        overview = seed_overview(experiment, seed_runs)
+        timings.append(time.perf_counter() - started)
+    if overview["total_predictions"] != seed_runs:
+        raise RuntimeError(f"the baseline loop saw {overview['total_predictions']} runs, not {seed_runs}")
+    return timings
+
+
+def main() -> int:
+    args = parse_args()
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="nutrilearn-monitoring-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    configure_django(workdir, database_url=args.database_url)
+    from django.db import connection
+
+    print(f"database: {connection.vendor} ({connection.settings_dict['NAME']}), {os.cpu_count()} cores")
+    run = measure_scale(rows=args.rows, days=args.days, repeats=args.repeats, reuse=args.reuse)
+    results, pages, drift_seconds = run.endpoints, run.pages, run.drift_seconds
+    rollup_seconds, incremental_seconds = run.rollup_seconds, run.incremental_seconds
+    seed_median = statistics.median(measure_seed_loop(seed_runs=args.seed_runs))
 
     ours = dict(results)["metrics (all rows)"]["median"]
     buffer = io.StringIO()

@@ -15,7 +15,7 @@ JSON response), and both as a ratio
 to the median forward pass. Targets: <= 1.5x for 1024x768, <= 2.0x for 12 MP
 (server-side). Also printed: the median time of validating and decoding each photo alone.
 
-    .venv/bin/python bench/predict_latency.py [--rounds 30] [--warmup 5] [--threads N] [--profile]
+    .venv/bin/python -m bench.predict_latency [--rounds 30] [--warmup 5] [--threads N] [--profile]
 """
 
 from __future__ import annotations
@@ -29,9 +29,13 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from django_setup import configure_django
+if not __package__:  # run as a file (python bench/predict_latency.py): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.django_setup import configure_django  # noqa: E402
 
 TARGETS = {"1024x768": 1.5, "4000x3000": 2.0}
 SIZES = {"1024x768": (1024, 768), "4000x3000": (4000, 3000)}
@@ -89,44 +93,64 @@ def time_decode(data: bytes) -> float:
     return time.perf_counter() - started
 
 
+@dataclass
+class LatencyRun:
+    """Per-round timings in seconds: the bare forward pass, and per photo the server-side time, wall time and decoding alone."""
+
+    threads: int
+    input_size: int
+    photo_bytes: dict[str, int]
+    forward: list[float] = field(default_factory=list)
+    server: dict[str, list[float]] = field(default_factory=dict)
+    wall: dict[str, list[float]] = field(default_factory=dict)
+    decode: dict[str, list[float]] = field(default_factory=dict)
+
+
+def measure(*, rounds: int, warmup: int) -> LatencyRun:
+    """Interleaved rounds (forward pass, then one request per photo) in a Django already configured by ``configure_django``."""
+    import torch
+    from django.test import Client
+
+    from predictions.services import food_catalogue_load
+    from predictions.serving import get_served_model
+
+    food_catalogue_load()
+    photos = build_jpegs()
+    client = Client()
+    classifier = get_served_model().classifier  # loads, sets the thread count, warms up
+    size = classifier.manifest.input_size
+    tensor = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+
+    for _ in range(warmup):
+        time_forward(classifier, tensor)
+        for data in photos.values():
+            post_photo(client, data)
+
+    run = LatencyRun(threads=torch.get_num_threads(), input_size=size, photo_bytes={label: len(data) for label, data in photos.items()})
+    run.server, run.wall, run.decode = ({label: [] for label in photos} for _ in range(3))
+    for _ in range(rounds):
+        run.forward.append(time_forward(classifier, tensor))
+        for label, data in photos.items():
+            seconds, elapsed = post_photo(client, data)
+            run.server[label].append(seconds)
+            run.wall[label].append(elapsed)
+            run.decode[label].append(time_decode(data))
+    return run
+
+
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as tmp:
         configure_django(Path(tmp), environ={"NUTRILEARN_TORCH_THREADS": str(args.threads)} if args.threads else None)
 
         import torch
-        from django.test import Client
 
-        from predictions.services import food_catalogue_load
-        from predictions.serving import get_served_model
-
-        food_catalogue_load()
-        photos = build_jpegs()
-        client = Client()
-        classifier = get_served_model().classifier  # loads, sets the thread count, warms up
-        size = classifier.manifest.input_size
-        tensor = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-
-        for _ in range(args.warmup):
-            time_forward(classifier, tensor)
-            for data in photos.values():
-                post_photo(client, data)
-
-        forward: list[float] = []
-        server: dict[str, list[float]] = {label: [] for label in photos}
-        wall: dict[str, list[float]] = {label: [] for label in photos}
-        decode: dict[str, list[float]] = {label: [] for label in photos}
-        for _ in range(args.rounds):
-            forward.append(time_forward(classifier, tensor))
-            for label, data in photos.items():
-                seconds, elapsed = post_photo(client, data)
-                server[label].append(seconds)
-                wall[label].append(elapsed)
-                decode[label].append(time_decode(data))
-
+        run = measure(rounds=args.rounds, warmup=args.warmup)
+        forward = run.forward
+        size = run.input_size
         forward_ms = statistics.median(forward) * 1000
         print(
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores; "
+            f"torch {torch.__version__}, {run.threads} threads, {os.cpu_count()} cores; "
             f"{args.rounds} rounds after {args.warmup} warm-up; in-process test client, SQLite"
         )
         print(
@@ -136,25 +160,28 @@ def main() -> int:
         if forward_ms > 1.3 * min(forward) * 1000:
             print("warning: the median forward pass is over 1.3x its minimum: the machine was busy, the ratios are unreliable")
         met = True
-        for label, data in photos.items():
-            server_ms = statistics.median(server[label]) * 1000
-            wall_ms = statistics.median(wall[label]) * 1000
+        for label, size_bytes in run.photo_bytes.items():
+            server_ms = statistics.median(run.server[label]) * 1000
+            wall_ms = statistics.median(run.wall[label]) * 1000
             ratio = server_ms / forward_ms
             ok = ratio <= TARGETS[label]
             met &= ok
             print(
-                f"{label} JPEG ({len(data) / 1024:.0f} KiB): server-side median {server_ms:.1f} ms = {ratio:.2f}x forward "
+                f"{label} JPEG ({size_bytes / 1024:.0f} KiB): server-side median {server_ms:.1f} ms = {ratio:.2f}x forward "
                 f"(target <= {TARGETS[label]}x: {'met' if ok else 'MISSED'}); "
                 f"wall median {wall_ms:.1f} ms = {wall_ms / forward_ms:.2f}x"
             )
-            decode_ms = statistics.median(decode[label]) * 1000
+            decode_ms = statistics.median(run.decode[label]) * 1000
             print(f"    validating and decoding the photo alone (timed separately): median {decode_ms:.1f} ms")
 
         if args.profile:
+            from django.test import Client
+
+            client, photo = Client(), build_jpegs()["4000x3000"]
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.rounds):
-                post_photo(client, photos["4000x3000"])
+                post_photo(client, photo)
             profiler.disable()
             print("\ncProfile of the 12 MP requests (cumulative time):")
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)

@@ -35,6 +35,8 @@ from dataclasses import fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if not __package__:  # run as a file (python bench/training_speed.py): the project root is not on the path yet
+    sys.path.insert(0, str(ROOT))
 REFERENCE = {"seconds_per_1000_photos": 321.0, "probe_accuracy": 0.754, "served_accuracy": 0.806}  # the run on real Food-101
 TARGET_SECONDS_PER_1000 = REFERENCE["seconds_per_1000_photos"] / 2
 
@@ -126,9 +128,7 @@ def run_training(dataset: Path, budget_minutes: float, overrides: dict, profile:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from stand_in_photos import write_stand_in_dataset
+    from bench.stand_in_photos import write_stand_in_dataset
 
     budget = 30.0 * args.scale
     overrides = {

@@ -291,7 +291,7 @@ NUTRILEARN_SHADOW_LOOKBACK_HOURS = envfloat("NUTRILEARN_SHADOW_LOOKBACK_HOURS", 
 # report, feedback accuracy down significantly, or the label-free estimate down by ESTIMATE_DROP), at least
 # MIN_NEW_LABELS labels arrived since the last retraining, and the last one started more than COOLDOWN_HOURS ago.
 # It trains on BASE_DATASET (an ImageFolder; empty: the labelled photos only) plus the labelled photos, within
-# TIME_BUDGET_MINUTES, on the "training" queue. AUTO_PROMOTE lets it promote a challenger through model_promote.
+# TIME_BUDGET_MINUTES, on the "training" queue. AUTO_PROMOTE lets it promote a challenger through the promotion guardrail.
 NUTRILEARN_RETRAIN_MIN_NEW_LABELS = envint("NUTRILEARN_RETRAIN_MIN_NEW_LABELS", 200)
 NUTRILEARN_RETRAIN_COOLDOWN_HOURS = envfloat("NUTRILEARN_RETRAIN_COOLDOWN_HOURS", 24.0)
 NUTRILEARN_RETRAIN_BASE_DATASET = envstr("NUTRILEARN_RETRAIN_BASE_DATASET", "")

@@ -7,18 +7,12 @@ of those. The counts live in the shared cache, like the upload throttle's.
 
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import SimpleRateThrottle
 
-from predictions.throttling import CACHE_UNREACHABLE, cache_breaker
-
-logger = logging.getLogger(__name__)
+from predictions.throttling import SharedCacheRateThrottle
 
 
-class DriftComputeThrottle(SimpleRateThrottle):
+class DriftComputeThrottle(SharedCacheRateThrottle):
     """At most ``NUTRILEARN_DRIFT_COMPUTE_RATE`` new drift reports per user (per IP address without one).
 
     Checked only when a request would compute a report. An unreachable cache lets the
@@ -26,25 +20,8 @@ class DriftComputeThrottle(SimpleRateThrottle):
     """
 
     scope = "drift_compute"
-
-    def get_rate(self) -> str:
-        return settings.NUTRILEARN_DRIFT_COMPUTE_RATE
-
-    def get_cache_key(self, request, view) -> str:
-        user = getattr(request, "user", None)
-        ident = f"user-{user.pk}" if user is not None and user.is_authenticated else f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def allow_request(self, request, view) -> bool:
-        if cache_breaker.is_open():
-            return True
-        try:
-            return super().allow_request(request, view)
-        except CACHE_UNREACHABLE as exc:
-            seconds = settings.NUTRILEARN_CACHE_BACKOFF_SECONDS
-            if cache_breaker.open(seconds=seconds):
-                logger.warning("drift compute throttling skipped for %g s: the cache is unreachable (%s)", seconds, exc)
-            return True
+    rate_setting = "NUTRILEARN_DRIFT_COMPUTE_RATE"
+    what = "drift compute"
 
 
 def drift_compute_allow(*, request, view=None) -> None:

@@ -17,18 +17,19 @@ CACHE_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutE
 cache_breaker = Breaker()
 
 
-class PredictRateThrottle(SimpleRateThrottle):
-    """At most ``NUTRILEARN_PREDICT_RATE`` uploads per logged-in account, or per IP address for anonymous clients.
+class SharedCacheRateThrottle(SimpleRateThrottle):
+    """A rate per logged-in account, or per IP address for anonymous clients, counted in the shared cache.
 
-    The counts live in the shared cache. When that cache cannot be reached the upload goes through
-    (and a warning is logged), and this process stops asking the cache for
-    ``NUTRILEARN_CACHE_BACKOFF_SECONDS``: an outage of Redis never fails or slows an upload.
+    ``rate_setting`` names the setting holding the rate (read on each request). When the cache cannot be
+    reached the request goes through (and a warning is logged), and this process stops asking the cache for
+    ``NUTRILEARN_CACHE_BACKOFF_SECONDS``: an outage of Redis never fails or slows what is throttled.
     """
 
-    scope = "predict"
+    rate_setting = ""
+    what = "requests"
 
     def get_rate(self) -> str:
-        return settings.NUTRILEARN_PREDICT_RATE
+        return getattr(settings, self.rate_setting)
 
     def get_cache_key(self, request, view) -> str:
         user = getattr(request, "user", None)
@@ -43,5 +44,13 @@ class PredictRateThrottle(SimpleRateThrottle):
         except CACHE_UNREACHABLE as exc:
             seconds = settings.NUTRILEARN_CACHE_BACKOFF_SECONDS
             if cache_breaker.open(seconds=seconds):
-                logger.warning("upload throttling skipped for %g s: the cache is unreachable (%s)", seconds, exc)
+                logger.warning("%s throttling skipped for %g s: the cache is unreachable (%s)", self.what, seconds, exc)
             return True
+
+
+class PredictRateThrottle(SharedCacheRateThrottle):
+    """At most ``NUTRILEARN_PREDICT_RATE`` uploads per logged-in account, or per IP address for anonymous clients."""
+
+    scope = "predict"
+    rate_setting = "NUTRILEARN_PREDICT_RATE"
+    what = "upload"

@@ -190,6 +190,18 @@ class PromotionCheckView(APIView):
         return success(evidence=evidence.snapshot())
 
 
+def _champion_move(request, request_class, service) -> Response:
+    """Run a promotion or rollback service for the requesting user: 201 with the audit record, or the refusal's error."""
+    data = _body(request, request_class)
+    try:
+        record = service(actor=request.user, **data)
+    except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
+        raise mlflow_api_error(exc, "model registry")
+    except PromotionRefused as exc:
+        raise refusal(exc)
+    return Response({"status": "success", "record": RecordSerializer(record).data}, status=201)
+
+
 class PromoteView(APIView):
     permission_classes = [IsAdminUser, CanPromote]
     parser_classes = [JSONParser, FormParser]
@@ -204,14 +216,7 @@ class PromoteView(APIView):
         },
     )
     def post(self, request):
-        data = _body(request, PromoteRequest)
-        try:
-            record = model_version_promote(actor=request.user, **data)
-        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
-            raise mlflow_api_error(exc, "model registry")
-        except PromotionRefused as exc:
-            raise refusal(exc)
-        return Response({"status": "success", "record": RecordSerializer(record).data}, status=201)
+        return _champion_move(request, PromoteRequest, model_version_promote)
 
 
 class RollbackView(APIView):
@@ -228,14 +233,7 @@ class RollbackView(APIView):
         },
     )
     def post(self, request):
-        data = _body(request, RollbackRequest)
-        try:
-            record = model_version_rollback(actor=request.user, **data)
-        except (mlflow_store.MlflowUnavailable, mlflow_store.MlflowRejected) as exc:
-            raise mlflow_api_error(exc, "model registry")
-        except PromotionRefused as exc:
-            raise refusal(exc)
-        return Response({"status": "success", "record": RecordSerializer(record).data}, status=201)
+        return _champion_move(request, RollbackRequest, model_version_rollback)
 
 
 class PromotionRecordsView(APIView):

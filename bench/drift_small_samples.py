@@ -49,10 +49,7 @@ def main() -> None:
     parser.add_argument("--shifted", type=int, default=20, help="shifted window pairs per n")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 20000], help="predictions per window")
     parser.add_argument(
-        "--new-food-share",
-        type=float,
-        nargs="+",
-        default=[0.15, DOMINANT_NEW_FOOD_SHARE, 0.3],
+        "--new-food-share", type=float, nargs="+", default=[0.15, DOMINANT_NEW_FOOD_SHARE, 0.3],
         help="shares of the recent window taken by the three new foods, one shifted column group each",
     )
     args = parser.parse_args()

@@ -49,25 +49,9 @@ def run_phase(stack: ProductionStack, name: str, *, seconds: int, users: int, ra
     prefix = workdir / name
     env = {**os.environ, "LOAD_PHOTO": str(photo), "LOAD_RECORD": str(record), "LOAD_RATE_PER_USER": str(rate)}
     command = [
-        str(LOCUST),
-        "-f",
-        str(ROOT / "bench" / "locustfile.py"),
-        "--headless",
-        "--users",
-        str(users),
-        "--spawn-rate",
-        str(users),
-        "--run-time",
-        f"{seconds}s",
-        "--host",
-        stack.url,
-        "--csv",
-        str(prefix),
-        "--only-summary",
-        "--stop-timeout",
-        "10",
-        "--exit-code-on-error",
-        "0",
+        str(LOCUST), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--users", str(users), "--spawn-rate", str(users),
+        "--run-time", f"{seconds}s", "--host", stack.url, "--csv", str(prefix), "--only-summary", "--stop-timeout", "10",
+        "--exit-code-on-error", "0",
     ]
     subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, timeout=seconds + 120)
     with open(f"{prefix}_stats.csv") as stats:
@@ -114,14 +98,12 @@ def main(argv: list[str] | None = None) -> dict:
         try:
             phases = [run_phase(stack, "normal", seconds=args.seconds, users=args.users, rate=args.rate, photo=photo, workdir=workdir)]
             stack.redis.stop()
-            phases.append(
-                run_phase(stack, "redis-down", seconds=args.seconds, users=args.users, rate=args.rate, photo=photo, workdir=workdir)
-            )
+            phases.append(run_phase(stack, "redis-down", seconds=args.seconds, users=args.users, rate=args.rate, photo=photo,
+                                    workdir=workdir))
             stack.redis.start()
             stack.mlflow.stop()
-            phases.append(
-                run_phase(stack, "mlflow-down", seconds=args.seconds, users=args.users, rate=args.rate, photo=photo, workdir=workdir)
-            )
+            phases.append(run_phase(stack, "mlflow-down", seconds=args.seconds, users=args.users, rate=args.rate, photo=photo,
+                                    workdir=workdir))
             stack.mlflow.start(timeout=180)
             accepted = sorted(pid for phase in phases for pid in phase.pop("ids"))
             started = time.monotonic()
@@ -144,14 +126,10 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(f"{'phase':<12} {'requests':>9} {'accepted':>9} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors %':>9}")
     for phase in phases:
-        print(
-            f"{phase['phase']:<12} {phase['requests']:>9} {phase['accepted']:>9} {phase['throughput_per_s']:>7} {phase['p50_ms']:>8.0f} "
-            f"{phase['p95_ms']:>8.0f} {phase['p99_ms']:>8.0f} {phase['error_rate_percent']:>9}"
-        )
-    print(
-        f"accepted {result['accepted']} = rows {rows} = points in MLflow {len(steps)}: "
-        f"{result['accepted'] == rows == len(steps) and result['each_accepted_prediction_once_in_mlflow']}"
-    )
+        print(f"{phase['phase']:<12} {phase['requests']:>9} {phase['accepted']:>9} {phase['throughput_per_s']:>7} {phase['p50_ms']:>8.0f} "
+              f"{phase['p95_ms']:>8.0f} {phase['p99_ms']:>8.0f} {phase['error_rate_percent']:>9}")
+    print(f"accepted {result['accepted']} = rows {rows} = points in MLflow {len(steps)}: "
+          f"{result['accepted'] == rows == len(steps) and result['each_accepted_prediction_once_in_mlflow']}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return result

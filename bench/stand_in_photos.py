@@ -97,14 +97,7 @@ def _write(job: tuple[Path, int, int, int, float]) -> int:
 
 
 def write_stand_in_dataset(
-    root: Path,
-    *,
-    classes: int = 10,
-    train: int = 375,
-    test: int = 125,
-    seed: int = 0,
-    blend: float = 0.45,
-    processes: int = 2,
+    root: Path, *, classes: int = 10, train: int = 375, test: int = 125, seed: int = 0, blend: float = 0.45, processes: int = 2,
 ) -> Path:
     """root/train/<class>/NNNN.jpg and root/test/<class>/NNNN.jpg; the same files for the same arguments."""
     if not 2 <= classes <= MAX_CLASSES:

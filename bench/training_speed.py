@@ -132,13 +132,8 @@ def main(argv=None) -> dict:
 
     budget = 30.0 * args.scale
     overrides = {
-        "views": args.views,
-        "epochs": args.epochs,
-        "unfreeze_blocks": args.unfreeze_blocks,
-        "ema_decay": args.ema_decay,
-        "image_size": args.image_size,
-        "cache_memory_gb": args.cache_memory_gb,
-        "seed": args.seed,
+        "views": args.views, "epochs": args.epochs, "unfreeze_blocks": args.unfreeze_blocks, "ema_decay": args.ema_decay,
+        "image_size": args.image_size, "cache_memory_gb": args.cache_memory_gb, "seed": args.seed,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as folder:
@@ -182,10 +177,8 @@ def main(argv=None) -> dict:
     print(f"{'figure':48s} {'value':>12s}")
     for name, value in figures.items():
         print(f"{name:48s} {value!s:>12s}")
-    print(
-        f"\nreference (real Food-101, issue): {REFERENCE['seconds_per_1000_photos']:.0f} s per 1,000 photos; target "
-        f"< {TARGET_SECONDS_PER_1000:.0f}. Accuracy on stand-in photos says nothing about Food-101."
-    )
+    print(f"\nreference (real Food-101, issue): {REFERENCE['seconds_per_1000_photos']:.0f} s per 1,000 photos; target "
+          f"< {TARGET_SECONDS_PER_1000:.0f}. Accuracy on stand-in photos says nothing about Food-101.")
     return figures
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from bench import ab_memory, resident_memory
 from bench.figures import Figure, Target, measured
 
@@ -19,6 +21,7 @@ def run(*, quick: bool) -> list[Figure]:
     ab = ab_memory.measure(uploads=8, samples=4) if quick else ab_memory.measure(uploads=40, samples=8)
     arms = sorted({arm for arm, _version in ab.arms})
     two_models = [rss / ab_memory.MB for rss in ab.phases[ab_memory.TWO_MODELS]]
+    champion_alone = statistics.median(ab.phases[ab_memory.CHAMPION_ONLY]) / ab_memory.MB
     return [
         measured(
             "memory",
@@ -37,6 +40,9 @@ def run(*, quick: bool) -> list[Figure]:
             baseline_samples=bare,
             baseline_name=BASELINE,
             targets=[Target(1.5)],
-            note=f"one gunicorn worker during a running experiment, uploads over HTTP; arms that answered: {', '.join(arms) or 'none'}",
+            note=(
+                f"one gunicorn worker during a running experiment, uploads over HTTP; arms that answered: {', '.join(arms) or 'none'}; "
+                f"the same worker with the champion alone: {champion_alone:,.0f} MiB"
+            ),
         ),  # fmt: skip
     ]

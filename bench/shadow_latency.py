@@ -15,7 +15,8 @@ answer, with the median time from upload to answer.
 
     .venv/bin/python bench/shadow_latency.py [--rounds 40] [--warmup 5] [--redis redis://127.0.0.1:6379/13]
 
-``python -m bench`` runs the same measurement (``measure``) as its ``shadow`` family, with a redis-server of its own.
+Without ``--redis`` it starts a redis-server of its own (the run flushes its broker's database first).
+``python -m bench`` runs the same measurement (``measure``, in ``own_redis``) as its ``shadow`` family.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +59,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=40, help="timed uploads per mode (default 40)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed uploads first (default 5)")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the broker for this run (a Redis database of its own)")
+    parser.add_argument("--redis", help="the broker for this run, a Redis database it may flush (default: a redis-server of its own)")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between uploads, as from separate users (default 0.2)")
     return parser.parse_args()
 
@@ -143,6 +146,18 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
+@contextmanager
+def own_redis(workdir: Path) -> Iterator[str]:
+    """A redis-server of this run's own in ``workdir``; yields its URL, stops it on the way out."""
+    from tests.mlops.processes import RedisServer
+
+    server = RedisServer(workdir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 def measure(workdir: Path, *, broker: str, rounds: int, warmup: int, gap: float) -> ShadowLatency:
     """Alternate uploads with shadow mode off and on (Django on ``workdir``, a shadow worker on ``broker``, flushed first)."""
     configure_django(workdir, environ={"CELERY_BROKER_URL": broker, "NUTRILEARN_TORCH_THREADS": "1"})
@@ -193,12 +208,14 @@ def measure(workdir: Path, *, broker: str, rounds: int, warmup: int, gap: float)
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as folder:
-        result = measure(Path(folder), broker=args.redis, rounds=args.rounds, warmup=args.warmup, gap=args.gap)
+        workdir = Path(folder)
+        with nullcontext(args.redis) if args.redis else own_redis(workdir) as broker:
+            result = measure(workdir, broker=broker, rounds=args.rounds, warmup=args.warmup, gap=args.gap)
 
     off, on = statistics.median(result.off), statistics.median(result.on)
     print(
         f"{os.cpu_count()} cores; web process and shadow worker 1 torch thread each; {args.rounds} uploads per mode, "
-        f"alternating, {args.gap:g} s apart, after {args.warmup} warm-up; 1024x768 JPEG; SQLite; Redis {args.redis}"
+        f"alternating, {args.gap:g} s apart, after {args.warmup} warm-up; 1024x768 JPEG; SQLite; Redis {args.redis or 'of its own'}"
     )
     print(f"shadow off: median {off * 1000:.1f} ms, p95 {p95(result.off) * 1000:.1f} ms")
     print(f"shadow on:  median {on * 1000:.1f} ms, p95 {p95(result.on) * 1000:.1f} ms")

@@ -7,21 +7,15 @@ import tempfile
 from pathlib import Path
 
 from bench.figures import Figure, Target, measured
-from bench.shadow_latency import TARGET_RATIO, measure
+from bench.shadow_latency import TARGET_RATIO, measure, own_redis
 
 
 def run(*, quick: bool) -> list[Figure]:
     """Pairs of uploads (off, then on) through the test client while the shadow worker answers the "on" ones."""
-    from tests.mlops.processes import RedisServer
-
     rounds, warmup, gap = (10, 2, 0.2) if quick else (40, 5, 0.2)
-    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-shadow-") as tmp:
-        # A redis-server of its own: the measurement flushes its broker, which must not be a database others use.
-        redis = RedisServer(Path(tmp)).start()
-        try:
-            result = measure(Path(tmp), broker=redis.url, rounds=rounds, warmup=warmup, gap=gap)
-        finally:
-            redis.stop()
+    # A redis-server of its own: the measurement flushes its broker, which must not be a database others use.
+    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-shadow-") as tmp, own_redis(Path(tmp)) as broker:
+        result = measure(Path(tmp), broker=broker, rounds=rounds, warmup=warmup, gap=gap)
     lag = f"median upload-to-answer {statistics.median(result.lags):.2f} s" if result.lags else "no answer"
     return [
         measured(

@@ -10,6 +10,8 @@ after the experiment stopped (the challenger is released; whether the allocator 
 back to the system is what "after stop" shows).
 
     .venv/bin/python bench/ab_memory.py [--uploads 20]
+
+``python -m bench`` runs the same measurement (``measure``) as part of its ``memory`` family.
 """
 
 from __future__ import annotations
@@ -25,10 +27,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+CHAMPION_ONLY = "champion only"
+TWO_MODELS = "experiment running: champion + challenger"
+
+
+@dataclass
+class ABMemory:
+    """RSS readings (bytes) of the one gunicorn worker per phase, and the (arm, version) pairs that answered."""
+
+    phases: dict[str, list[int]]
+    arms: list[tuple[str, str]]
 
 
 def parse_args() -> argparse.Namespace:
@@ -139,8 +152,9 @@ def wait_ready(base: str, deadline_seconds: float = 120) -> None:
     raise SystemExit("the web worker did not become ready")
 
 
-def main() -> None:
-    args = parse_args()
+def measure(*, uploads: int, samples: int) -> ABMemory:
+    """One gunicorn worker on a throwaway folder: its RSS after start-up, with the champion alone, during an A/B
+    experiment (both models loaded) and after it stopped. Sets this process's environment to the worker's."""
     with tempfile.TemporaryDirectory(prefix="ab-memory-") as folder:
         workdir = Path(folder)
         port = free_port()
@@ -151,29 +165,32 @@ def main() -> None:
         server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "nutrilearn.wsgi"], cwd=ROOT, env=env)
         try:
             wait_ready(base)  # /readyz loads the champion
-            figures = {"after /readyz (champion loaded)": [worker_rss(server.pid)]}
+            phases = {"after /readyz (champion loaded)": [worker_rss(server.pid)]}
             data = photo()
-            figures["champion only"] = phase_rss(base, data, server.pid, uploads=args.uploads, samples=args.samples)
+            phases[CHAMPION_ONLY] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
 
             from mlops.experiments.services import experiment_create, experiment_start, experiment_stop
             from predictions.models import Prediction
 
             experiment = experiment_create(champion_version="1", challenger_version="2", challenger_share=0.5)
             experiment_start(experiment_id=experiment.pk)
-            figures["experiment running: champion + challenger"] = phase_rss(
-                base, data, server.pid, uploads=args.uploads, samples=args.samples
-            )
+            phases[TWO_MODELS] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
             arms = sorted(set(Prediction.objects.filter(ab_experiment=experiment).values_list("ab_arm", "model_version")))
             experiment_stop(experiment_id=experiment.pk)
-            figures["after the experiment stopped"] = phase_rss(base, data, server.pid, uploads=args.uploads, samples=args.samples)
+            phases["after the experiment stopped"] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+    return ABMemory(phases=phases, arms=arms)
 
-    print(f"arms and versions that answered during the experiment: {arms}")
+
+def main() -> None:
+    args = parse_args()
+    result = measure(uploads=args.uploads, samples=args.samples)
+    print(f"arms and versions that answered during the experiment: {result.arms}")
     print(f"weights file of one model: {bundled_weights_size() / MB:.1f} MB")
-    baseline = statistics.median(figures["champion only"])
-    for label, readings in figures.items():
+    baseline = statistics.median(result.phases[CHAMPION_ONLY])
+    for label, readings in result.phases.items():
         middle = statistics.median(readings)
         print(
             f"{label:42s} RSS median {middle / MB:7.1f} MB (min {min(readings) / MB:7.1f}, max {max(readings) / MB:7.1f}; "

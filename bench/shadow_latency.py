@@ -14,6 +14,9 @@ on/off ratio of the medians, and how many uploads of the "on" rounds got their s
 answer, with the median time from upload to answer.
 
     .venv/bin/python bench/shadow_latency.py [--rounds 40] [--warmup 5] [--redis redis://127.0.0.1:6379/13]
+
+Without ``--redis`` it starts a redis-server of its own (the run flushes its broker's database first).
+``python -m bench`` runs the same measurement (``measure``, in ``own_redis``) as its ``shadow`` family.
 """
 
 from __future__ import annotations
@@ -26,16 +29,37 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
-from django_setup import ROOT, configure_django
+if not __package__:  # run as a file (python bench/shadow_latency.py): the project root is not on the path yet
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.django_setup import ROOT, configure_django  # noqa: E402
+
+TARGET_RATIO = 1.05  # upload latency with shadow mode on over off (issue 11)
+
+
+@dataclass
+class ShadowLatency:
+    """Wall times of the uploads per mode (same rounds, alternated), and what the shadow worker answered."""
+
+    off: list[float]
+    on: list[float]
+    shadowed: int
+    answered: int
+    agreeing: int
+    lags: list[float]
+    challenger_version: str
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=40, help="timed uploads per mode (default 40)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed uploads first (default 5)")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the broker for this run (a Redis database of its own)")
+    parser.add_argument("--redis", help="the broker for this run, a Redis database it may flush (default: a redis-server of its own)")
     parser.add_argument("--gap", type=float, default=0.2, help="seconds between uploads, as from separate users (default 0.2)")
     return parser.parse_args()
 
@@ -122,64 +146,84 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
+@contextmanager
+def own_redis(workdir: Path) -> Iterator[str]:
+    """A redis-server of this run's own in ``workdir``; yields its URL, stops it on the way out."""
+    from tests.mlops.processes import RedisServer
+
+    server = RedisServer(workdir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def measure(workdir: Path, *, broker: str, rounds: int, warmup: int, gap: float) -> ShadowLatency:
+    """Alternate uploads with shadow mode off and on (Django on ``workdir``, a shadow worker on ``broker``, flushed first)."""
+    configure_django(workdir, environ={"CELERY_BROKER_URL": broker, "NUTRILEARN_TORCH_THREADS": "1"})
+
+    import redis
+    from django.test import Client, override_settings
+
+    from mlops.shadow.models import ShadowPrediction
+    from predictions.models import Prediction
+    from predictions.services import food_catalogue_load
+
+    redis.Redis.from_url(broker).flushdb()
+    food_catalogue_load()
+    challenger = register_champion_and_challenger(workdir)
+    worker = start_worker(workdir, broker)
+    try:
+        client = Client()
+        data = build_jpeg()
+        for _ in range(warmup):
+            upload(client, data)
+        walls: dict[bool, list[float]] = {False: [], True: []}
+        shadowed: list[int] = []
+        for index in range(2 * rounds):
+            enabled = index % 2 == 1
+            with override_settings(NUTRILEARN_SHADOW_ENABLED=enabled):
+                prediction_id, wall = upload(client, data)
+            walls[enabled].append(wall)
+            if enabled:
+                shadowed.append(prediction_id)
+            time.sleep(gap)
+        deadline = time.monotonic() + 60
+        while ShadowPrediction.objects.filter(prediction_id__in=shadowed).count() < len(shadowed) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        answers = list(ShadowPrediction.objects.filter(prediction_id__in=shadowed))
+        created = dict(Prediction.objects.filter(pk__in=shadowed).values_list("pk", "created_at"))
+        lags = [(answer.created_at - created[answer.prediction_id]).total_seconds() for answer in answers]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        if os.environ.get("SHADOW_BENCH_SHOW_WORKER_LOG"):
+            print((workdir / "worker.log").read_text()[-4000:])
+    return ShadowLatency(
+        off=walls[False], on=walls[True], shadowed=len(shadowed), answered=len(answers),
+        agreeing=sum(answer.agrees for answer in answers), lags=lags, challenger_version=challenger,
+    )  # fmt: skip
+
+
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-") as folder:
-        tmp = Path(folder)
-        environ = {"CELERY_BROKER_URL": args.redis, "NUTRILEARN_TORCH_THREADS": "1"}
-        configure_django(tmp, environ=environ)
+        workdir = Path(folder)
+        with nullcontext(args.redis) if args.redis else own_redis(workdir) as broker:
+            result = measure(workdir, broker=broker, rounds=args.rounds, warmup=args.warmup, gap=args.gap)
 
-        import redis
-        from django.test import Client, override_settings
-
-        from mlops.shadow.models import ShadowPrediction
-        from predictions.models import Prediction
-        from predictions.services import food_catalogue_load
-
-        redis.Redis.from_url(args.redis).flushdb()
-        food_catalogue_load()
-        challenger = register_champion_and_challenger(tmp)
-        worker = start_worker(tmp, args.redis)
-        try:
-            client = Client()
-            data = build_jpeg()
-            for _ in range(args.warmup):
-                upload(client, data)
-            walls: dict[bool, list[float]] = {False: [], True: []}
-            shadowed: list[int] = []
-            for index in range(2 * args.rounds):
-                enabled = index % 2 == 1
-                with override_settings(NUTRILEARN_SHADOW_ENABLED=enabled):
-                    prediction_id, wall = upload(client, data)
-                walls[enabled].append(wall)
-                if enabled:
-                    shadowed.append(prediction_id)
-                time.sleep(args.gap)
-            deadline = time.monotonic() + 60
-            while ShadowPrediction.objects.filter(prediction_id__in=shadowed).count() < len(shadowed) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            answers = ShadowPrediction.objects.filter(prediction_id__in=shadowed)
-            created = dict(Prediction.objects.filter(pk__in=shadowed).values_list("pk", "created_at"))
-            lags = [(answer.created_at - created[answer.prediction_id]).total_seconds() for answer in answers]
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-            if os.environ.get("SHADOW_BENCH_SHOW_WORKER_LOG"):
-                print((tmp / "worker.log").read_text()[-4000:])
-
-        off, on = statistics.median(walls[False]), statistics.median(walls[True])
-        print(
-            f"{os.cpu_count()} cores; web process and shadow worker 1 torch thread each; {args.rounds} uploads per mode, "
-            f"alternating, {args.gap:g} s apart, after {args.warmup} warm-up; 1024x768 JPEG; SQLite; Redis {args.redis}"
-        )
-        print(f"shadow off: median {off * 1000:.1f} ms, p95 {p95(walls[False]) * 1000:.1f} ms")
-        print(f"shadow on:  median {on * 1000:.1f} ms, p95 {p95(walls[True]) * 1000:.1f} ms")
-        print(f"ratio on/off (medians): {on / off:.2f}")
-        agreeing = sum(answer.agrees for answer in answers)
-        print(
-            f"challenger version {challenger} answered {len(lags)} of {len(shadowed)} shadowed uploads "
-            f"({agreeing} agreeing); median upload-to-answer {statistics.median(lags) if lags else float('nan'):.2f} s"
-        )
+    off, on = statistics.median(result.off), statistics.median(result.on)
+    print(
+        f"{os.cpu_count()} cores; web process and shadow worker 1 torch thread each; {args.rounds} uploads per mode, "
+        f"alternating, {args.gap:g} s apart, after {args.warmup} warm-up; 1024x768 JPEG; SQLite; Redis {args.redis or 'of its own'}"
+    )
+    print(f"shadow off: median {off * 1000:.1f} ms, p95 {p95(result.off) * 1000:.1f} ms")
+    print(f"shadow on:  median {on * 1000:.1f} ms, p95 {p95(result.on) * 1000:.1f} ms")
+    print(f"ratio on/off (medians): {on / off:.2f}")
+    print(
+        f"challenger version {result.challenger_version} answered {result.answered} of {result.shadowed} shadowed uploads "
+        f"({result.agreeing} agreeing); median upload-to-answer {statistics.median(result.lags) if result.lags else float('nan'):.2f} s"
+    )
     return 0
 
 

@@ -1,7 +1,9 @@
 """A staff member labels the queue with the keyboard only: j/k to move, a digit for an answer, s to skip, n for not food,
-/ to search the catalogue. Each label is one POST; the next photo comes up without a page load."""
+/ to search the catalogue. Each label is one POST; the next photo comes up without a page load.
+A screenshot of the queue goes to var/test-artifacts/labelling/."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -13,6 +15,8 @@ from tests.support.labelled import stored_photo
 from tests.support.ops_data import photo_bytes
 
 pytestmark = pytest.mark.browser
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "labelling"
 
 
 def queued(margin: float):
@@ -38,6 +42,8 @@ def test_staff_label_the_queue_with_the_keyboard(site, page):
     expect(page.locator("#queue[data-keys-ready]")).to_have_count(1)  # the keyboard handler is listening
     current = page.locator(".queue-item.current")
     expect(current).to_have_id(f"queue-{first.pk}")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTEFACTS / "queue-desktop.png", full_page=True)
 
     page.keyboard.press("j")
     expect(current).to_have_id(f"queue-{second.pk}")

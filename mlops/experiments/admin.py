@@ -50,22 +50,20 @@ class ExperimentAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Start the selected draft experiment", permissions=["change"])
-    def start(self, request, queryset):
+    def _apply(self, request, queryset, service, done: str) -> None:
+        """Run ``service`` on each selected experiment; a refusal is shown, not raised."""
         for experiment in queryset:
             try:
-                experiment_start(experiment_id=experiment.pk, user=request.user)
+                service(experiment_id=experiment.pk, user=request.user)
             except ExperimentConflict as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
-                self.message_user(request, f"Experiment {experiment.pk} is running.", messages.SUCCESS)
+                self.message_user(request, f"Experiment {experiment.pk} {done}.", messages.SUCCESS)
+
+    @admin.action(description="Start the selected draft experiment", permissions=["change"])
+    def start(self, request, queryset):
+        self._apply(request, queryset, experiment_start, "is running")
 
     @admin.action(description="Stop the selected running experiment", permissions=["change"])
     def stop(self, request, queryset):
-        for experiment in queryset:
-            try:
-                experiment_stop(experiment_id=experiment.pk, user=request.user)
-            except ExperimentConflict as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-            else:
-                self.message_user(request, f"Experiment {experiment.pk} stopped.", messages.SUCCESS)
+        self._apply(request, queryset, experiment_stop, "stopped")

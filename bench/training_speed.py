@@ -126,6 +126,43 @@ def run_training(dataset: Path, budget_minutes: float, overrides: dict, profile:
     return split, result
 
 
+def measure(dataset: Path, *, budget_minutes: float, overrides: dict, profile: bool = False) -> dict:
+    """One run of the recipe on ``dataset`` between two timings of the bare batched forward pass; every figure."""
+    baseline = [forward_rate()]
+    split, result = run_training(dataset, budget_minutes, overrides, profile)
+    baseline.append(forward_rate())
+    tta_latency = mirrored_latency_ratio()
+    rate = statistics.mean(baseline)
+    timings, history = result.timings, result.history
+    photos = len(split.train) + len(split.test)
+    epoch_seconds = statistics.mean(row["seconds"] for row in history) if history else 0.0
+    caching_rate = photos / timings["cache_seconds"]
+    return {
+        "photos": photos,
+        "training_photos": len(split.train),
+        "forward_photos_per_second": round(rate, 2),
+        "forward_photos_per_second_before_after": [round(r, 2) for r in baseline],
+        "caching_photos_per_second": round(caching_rate, 2),
+        "caching_share_of_forward_rate": round(caching_rate / rate, 3),
+        "seconds_per_epoch": round(epoch_seconds, 2),
+        "epoch_forward_passes_per_training_photo": round(epoch_seconds * rate / len(split.train), 3),
+        "seconds_per_1000_photos": timings["seconds_per_1000_images"],
+        "total_in_forward_passes_per_photo": round(timings["seconds_per_1000_images"] * rate / 1000, 2),
+        "total_seconds": timings["total_seconds"],
+        "probe_done_seconds": round(timings["total_seconds"] - timings["finetune_seconds"], 3),
+        "budget_seconds": budget_minutes * 60,
+        "views_used": result.params["views_used"],
+        "epochs_run": result.params["epochs_run"],
+        "probe_accuracy": result.probe_report.accuracy,
+        "accuracy": result.report.accuracy,
+        **getattr(result, "ablations", {}),
+        "threads_per_epoch": [row.get("threads") for row in history],
+        "serving_latency_with_tta_ratio": tta_latency,
+        "cache_on_disk": result.params.get("cache_on_disk", False),
+        "peak_memory_mib_main_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     from bench.stand_in_photos import write_stand_in_dataset
@@ -142,37 +179,7 @@ def main(argv=None) -> dict:
             train_n, test_n = round(375 * args.scale), round(125 * args.scale)
             print(f"generating {args.classes} x ({train_n} + {test_n}) stand-in photos ...", flush=True)
             dataset = write_stand_in_dataset(Path(folder) / "photos", classes=args.classes, train=train_n, test=test_n, seed=args.seed)
-        baseline = [forward_rate()]
-        split, result = run_training(dataset, budget, overrides, args.profile)
-        baseline.append(forward_rate())
-        tta_latency = mirrored_latency_ratio()
-    rate = statistics.mean(baseline)
-    timings, history = result.timings, result.history
-    photos = len(split.train) + len(split.test)
-    epoch_seconds = statistics.mean(row["seconds"] for row in history) if history else 0.0
-    caching_rate = photos / timings["cache_seconds"]
-    figures = {
-        "photos": photos,
-        "forward_photos_per_second": round(rate, 2),
-        "forward_photos_per_second_before_after": [round(r, 2) for r in baseline],
-        "caching_photos_per_second": round(caching_rate, 2),
-        "caching_share_of_forward_rate": round(caching_rate / rate, 3),
-        "seconds_per_epoch": round(epoch_seconds, 2),
-        "epoch_forward_passes_per_training_photo": round(epoch_seconds * rate / len(split.train), 3),
-        "seconds_per_1000_photos": timings["seconds_per_1000_images"],
-        "total_in_forward_passes_per_photo": round(timings["seconds_per_1000_images"] * rate / 1000, 2),
-        "total_seconds": timings["total_seconds"],
-        "budget_seconds": budget * 60,
-        "views_used": result.params["views_used"],
-        "epochs_run": result.params["epochs_run"],
-        "probe_accuracy": result.probe_report.accuracy,
-        "accuracy": result.report.accuracy,
-        **getattr(result, "ablations", {}),
-        "threads_per_epoch": [row.get("threads") for row in history],
-        "serving_latency_with_tta_ratio": tta_latency,
-        "cache_on_disk": result.params.get("cache_on_disk", False),
-        "peak_memory_mib_main_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-    }
+        figures = measure(dataset, budget_minutes=budget, overrides=overrides, profile=args.profile)
     print()
     print(f"{'figure':48s} {'value':>12s}")
     for name, value in figures.items():

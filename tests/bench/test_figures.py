@@ -76,3 +76,29 @@ def test_the_table_has_the_machine_in_its_header_and_one_row_per_figure(tmp_path
     assert "![latency](latency.png)" in text
     document = json.loads((tmp_path / "results.json").read_text())
     assert [figure["passed"] for figure in document["figures"]] == [True, None]
+
+
+def _training_run(**changes) -> dict:
+    run = {
+        "forward_photos_per_second": 50.0, "training_photos": 3750, "caching_photos_per_second": 40.0, "seconds_per_epoch": 30.0,
+        "seconds_per_1000_photos": 100.0, "total_seconds": 500.0, "probe_done_seconds": 200.0, "views_used": 4, "epochs_run": 10,
+        "threads_per_epoch": [2] * 10, "accuracy": 0.95, "probe_accuracy": 0.93,
+    }  # fmt: skip
+    return {**run, **changes}
+
+
+def test_training_rows_compare_with_the_forward_pass_and_hold_half_the_reference_time():
+    from bench.families.training import figures_of
+
+    rows = {figure.name.split(",")[0]: figure for figure in figures_of(_training_run(), shape="10 classes", budget_minutes=30)}
+
+    per_1000 = rows["seconds per 1"]
+    assert per_1000.baseline == pytest.approx(20.0)  # 1,000 photos at 50 photos/s
+    assert per_1000.ratio == pytest.approx(5.0)
+    assert per_1000.passed is True  # 100 s < 160.5 s
+    assert rows["fine-tuning epoch"].ratio == pytest.approx(30.0 / 75.0)  # 3,750 forward passes take 75 s
+    assert rows["caching pass"].ratio == pytest.approx(0.8)
+    assert rows["training time"].passed is True
+    slow_run = figures_of(_training_run(seconds_per_1000_photos=170.0), shape="x", budget_minutes=30)
+    slow = {figure.name.split(",")[0]: figure for figure in slow_run}
+    assert slow["seconds per 1"].passed is False

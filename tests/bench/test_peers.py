@@ -5,10 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bench.__main__ as bench_main
 from bench.evidently_peer import handoff_read, handoff_write
 from bench.families.monitoring import drift_figure
 from bench.monitoring_at_scale import ScaleRun
 from bench.peer_env import EVIDENTLY_SCRIPT, REQUIREMENTS, PeerTiming, peer_python, peer_run
+from bench.registry import BY_NAME
 
 
 def windows(rows: int, *, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -95,3 +97,24 @@ def test_evidently_times_its_drift_preset_in_the_peer_environment(tmp_path):
     assert result["seconds"] > 0
     assert (result["reference_rows"], result["current_rows"]) == (2_000, 500)
     assert f"evidently=={result['evidently']}" in REQUIREMENTS.read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("families", "quick", "peers", "builds"),
+    [
+        (["monitoring_sqlite"], False, None, True),
+        (["monitoring_sqlite"], True, None, False),
+        (["monitoring_sqlite"], True, True, True),
+        (["monitoring_sqlite"], False, False, False),
+        (["predict", "mirror"], False, None, False),
+    ],
+)
+def test_the_peer_environment_is_built_by_full_runs_of_a_family_with_a_peer_or_on_request(monkeypatch, families, quick, peers, builds):
+    builds_seen = []
+    # Building runs venv and pip in processes of their own (minutes): recorded instead; the environment is missing.
+    monkeypatch.setattr(bench_main, "peer_env_build", lambda: builds_seen.append(True))
+    monkeypatch.setattr(bench_main, "peer_python", lambda: None)
+
+    bench_main.peers_ensure([BY_NAME[name] for name in families], quick=quick, peers=peers)
+
+    assert bool(builds_seen) is builds

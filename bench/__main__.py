@@ -1,9 +1,11 @@
 """``python -m bench``: every headline figure against its baseline, one table, results.md + results.json + PNG plots.
 
-    python -m bench [--quick] [--only predict,mirror,...] [--out DIR] [--family-timeout SECONDS]
+    python -m bench [--quick] [--only predict,mirror,...] [--out DIR] [--family-timeout SECONDS] [--peers | --no-peers]
 
 Each family (bench/registry.py) runs in a process of its own; the table is written again after each one, so an
 interrupted run keeps what it measured. ``--quick`` uses smaller sizes and fewer repeats (a few minutes).
+Peers that cannot share the app's environment (Evidently) run in ``.venv-bench/``: a full run builds it when a selected
+family needs it and it is missing or stale (minutes); ``--quick`` does not unless ``--peers``; ``--no-peers`` never does.
 Exit status 1 when a family failed or overran its time limit; a figure below its target is reported, not an error.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from bench.figures import Figure, not_measured
 from bench.machine import load_average, machine_header
+from bench.peer_env import REQUIREMENTS, peer_env_build, peer_python
 from bench.plots import write_plots
 from bench.registry import BENCHMARKS, BY_NAME, Benchmark
 from bench.report import table_rows, write_results
@@ -36,6 +39,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--family-timeout", type=float, default=None, help="seconds one family may take (default: the registry's, quick 300)"
     )
+    parser.add_argument(
+        "--peers", action=argparse.BooleanOptionalAction, default=None,
+        help="build the peer environment .venv-bench when missing or stale (default: in full runs only)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(names) - set(BY_NAME))
@@ -73,6 +80,22 @@ def run_family(benchmark: Benchmark, *, quick: bool, out: Path, timeout: float) 
     return [Figure.from_dict(data) for data in json.loads(result_path.read_text())], True
 
 
+def peers_ensure(selected: list[Benchmark], *, quick: bool, peers: bool | None) -> None:
+    """Build the peer environment before the families that use it, when wanted and missing or stale. A failed build is
+    reported and the run goes on: those rows then say the peer environment is not built."""
+    wanted = peers if peers is not None else not quick
+    if not (wanted and any(benchmark.peers for benchmark in selected)) or peer_python() is not None:
+        return
+    print(f"building the peer environment .venv-bench from {REQUIREMENTS.name} (a few minutes) ...", flush=True)
+    started = time.perf_counter()
+    try:
+        peer_env_build()
+    except subprocess.CalledProcessError as error:
+        print(f"  the peer environment could not be built ({error}); peer rows will say so", file=sys.stderr, flush=True)
+        return
+    print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
 def print_table(figures: list[Figure]) -> None:
     for row in table_rows(figures):
         print("  " + " | ".join(row))
@@ -85,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     figures: list[Figure] = []
     broken: list[str] = []
+    peers_ensure(args.selected, quick=args.quick, peers=args.peers)
     for benchmark in args.selected:
         if args.quick and not benchmark.in_quick and not args.explicit:
             figures.append(not_measured(benchmark.name, benchmark.summary, reason=f"full mode only: {benchmark.quick_skip_reason}"))

@@ -1,7 +1,8 @@
 """The benchmark families: one module per family under ``bench/families``, each with ``run(*, quick: bool) -> list[Figure]``.
 
 Adding a family is one module and one line here. ``in_quick`` False: ``--quick`` leaves it out (with a row saying so)
-unless ``--only`` names it.
+unless ``--only`` names it. ``peers`` True: its peer runs in the peer environment (bench/peer_env.py), which the suite
+builds before it when missing, in full runs or with ``--peers``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class Benchmark:
     in_quick: bool = True
     quick_skip_reason: str = ""
     timeout_seconds: float = 1500  # of the full run (--quick: 300 s); a stopped family becomes a row saying so
+    peers: bool = False
 
 
 BENCHMARKS = (
@@ -30,11 +32,14 @@ BENCHMARKS = (
     ),
     Benchmark("shadow", "bench.families.shadow", "upload latency with shadow mode on against off"),
     Benchmark("mirror", "bench.families.mirror", "mirroring throughput into MLflow and mirror lag at the maximum predict rate"),
-    Benchmark("monitoring_sqlite", "bench.families.monitoring_sqlite", "monitoring endpoints, ops pages, drift report on SQLite"),
+    Benchmark(
+        "monitoring_sqlite", "bench.families.monitoring_sqlite", "monitoring endpoints, ops pages, drift report on SQLite", peers=True
+    ),
     Benchmark(
         "monitoring_postgresql",
         "bench.families.monitoring_postgresql",
         "monitoring endpoints, ops pages, drift report on PostgreSQL",
+        peers=True,
     ),
     Benchmark("memory", "bench.families.memory", "web worker memory with the model loaded against bare torch + one model"),
     Benchmark(

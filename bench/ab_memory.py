@@ -70,6 +70,8 @@ def environment(workdir: Path, port: int) -> dict[str, str]:
         "NUTRILEARN_MODEL_SOURCE": "registry",
         "NUTRILEARN_PREDICT_RATE": "10000/minute",
         "GUNICORN_WORKERS": "1",
+        # The first /readyz loads the champion: on a busy shared machine that has taken over a minute.
+        "GUNICORN_TIMEOUT": "300",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "filesystem://",  # never the caller's Redis; the messages stay in the throwaway folder
@@ -138,15 +140,15 @@ def upload(base: str, data: bytes, count: int) -> None:
         response.raise_for_status()
 
 
-def wait_ready(base: str, deadline_seconds: float = 120) -> None:
+def wait_ready(base: str, deadline_seconds: float = 300) -> None:
     import requests
 
     started = time.monotonic()
     while time.monotonic() - started < deadline_seconds:
         try:
-            if requests.get(f"{base}/readyz", timeout=60).status_code == 200:
+            if requests.get(f"{base}/readyz", timeout=deadline_seconds).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     raise SystemExit("the web worker did not become ready")

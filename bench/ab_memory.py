@@ -4,7 +4,7 @@ Starts one gunicorn worker (gunicorn.conf.py, production settings with DEBUG on 
 against a throwaway folder: SQLite database, media, and an MLflow store where the bundled
 EfficientNet-Lite0 is version 1 (champion) and a copy with a nudged head is version 2. Uploads go
 through HTTP to POST /api/v1/predict without cookies, so each is a new anonymous session. The
-worker's RSS (psutil) is read after start-up, after uploads answered by the champion alone, after
+worker's RSS (/proc) is read after start-up, after uploads answered by the champion alone, after
 uploads during a running experiment (challenger share 0.5; both arms checked in the rows), and
 after the experiment stopped (the challenger is released; whether the allocator gives the pages
 back to the system is what "after stop" shows).
@@ -70,6 +70,8 @@ def environment(workdir: Path, port: int) -> dict[str, str]:
         "NUTRILEARN_MODEL_SOURCE": "registry",
         "NUTRILEARN_PREDICT_RATE": "10000/minute",
         "GUNICORN_WORKERS": "1",
+        # The first /readyz loads the champion: on a busy shared machine that has taken over a minute.
+        "GUNICORN_TIMEOUT": "300",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "filesystem://",  # never the caller's Redis; the messages stay in the throwaway folder
@@ -112,12 +114,14 @@ def photo() -> bytes:
 
 
 def worker_rss(master: int) -> int:
-    import psutil
-
-    children = psutil.Process(master).children()
+    """The one gunicorn worker's resident set size in bytes, from /proc (Linux)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     if len(children) != 1:
         raise SystemExit(f"expected one gunicorn worker, found {len(children)}")
-    return children[0].memory_info().rss
+    for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit("no VmRSS line in the worker's /proc status")
 
 
 def phase_rss(base: str, data: bytes, master: int, *, uploads: int, samples: int) -> list[int]:
@@ -138,15 +142,15 @@ def upload(base: str, data: bytes, count: int) -> None:
         response.raise_for_status()
 
 
-def wait_ready(base: str, deadline_seconds: float = 120) -> None:
+def wait_ready(base: str, deadline_seconds: float = 300) -> None:
     import requests
 
     started = time.monotonic()
     while time.monotonic() - started < deadline_seconds:
         try:
-            if requests.get(f"{base}/readyz", timeout=60).status_code == 200:
+            if requests.get(f"{base}/readyz", timeout=deadline_seconds).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.5)
     raise SystemExit("the web worker did not become ready")

@@ -7,8 +7,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def configure_django(workdir: Path, *, database_url: str | None = None, environ: dict[str, str] | None = None) -> None:
-    """Point the test settings at ``workdir`` (never the project's var/), apply ``environ``, migrate."""
+def configure_django(
+    workdir: Path, *, database_url: str | None = None, environ: dict[str, str] | None = None, migrate: bool = True
+) -> None:
+    """Point the test settings at ``workdir`` (never the project's var/), apply ``environ``, migrate (unless a
+    process before this one did: a web worker never migrates)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "nutrilearn.test_settings"
     os.environ["NUTRILEARN_VAR_DIR"] = str(workdir / "var")
     os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
@@ -26,4 +29,5 @@ def configure_django(workdir: Path, *, database_url: str | None = None, environ:
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)

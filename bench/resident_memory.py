@@ -2,9 +2,12 @@
 
 - ``bare``: ``import torch`` and one EfficientNet-Lite0 with the bundled weights, one forward pass;
 - ``web``: a web worker, i.e. Django's WSGI application with the URLconf loaded, the served model loaded, one upload
-  answered through the test client.
+  answered through the test client. As in production, the worker does not migrate and does not make the photo: a
+  process before it (``prepare``) migrates the throwaway folder, loads the catalogue and writes the 1024x768 JPEG.
 
-    .venv/bin/python -m bench.resident_memory bare|web    # prints the RSS in MiB
+    .venv/bin/python -m bench.resident_memory bare            # prints the RSS in MiB
+    .venv/bin/python -m bench.resident_memory prepare FOLDER
+    .venv/bin/python -m bench.resident_memory web FOLDER      # prints the RSS in MiB
 """
 
 from __future__ import annotations
@@ -38,31 +41,55 @@ def bare_model() -> float:
     return rss_mib()
 
 
-def web_worker() -> float:
+PHOTO = "meal-1024x768.jpg"
+
+
+def prepare(folder: Path) -> None:
+    """What a deployment does before its web workers start: migrate, load the food catalogue; and the upload's photo."""
     from bench.django_setup import configure_django
-    from bench.predict_latency import build_jpegs, post_photo
+    from bench.predict_latency import build_jpegs
 
-    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-memory-") as tmp:
-        configure_django(Path(tmp))
-        from django.test import Client
+    configure_django(folder)
+    from predictions.services import food_catalogue_load
 
-        import nutrilearn.wsgi  # noqa: F401 - what a gunicorn worker imports: the application and every view module
-        from predictions.services import food_catalogue_load
-
-        food_catalogue_load()
-        post_photo(Client(), build_jpegs()["1024x768"])
-        return rss_mib()
+    food_catalogue_load()
+    (folder / PHOTO).write_bytes(build_jpegs()["1024x768"])
 
 
-SHAPES = {"bare": bare_model, "web": web_worker}
+def web_worker(folder: Path) -> float:
+    from bench.django_setup import configure_django
+    from bench.predict_latency import post_photo
+
+    configure_django(folder, migrate=False)
+    from django.test import Client
+
+    import nutrilearn.wsgi  # noqa: F401 - what a gunicorn worker imports: the application and every view module
+
+    post_photo(Client(), (folder / PHOTO).read_bytes())
+    return rss_mib()
 
 
 def measure(shape: str) -> float:
-    """RSS in MiB of a fresh interpreter brought into ``shape``."""
-    command = [sys.executable, "-m", "bench.resident_memory", shape]
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
-    return float(completed.stdout.strip().splitlines()[-1])
+    """RSS in MiB of a fresh interpreter brought into ``shape`` (``web``: on a folder prepared by another process)."""
+    if shape == "bare":
+        return float(run_module("bare").splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-memory-") as tmp:
+        run_module("prepare", tmp)
+        return float(run_module("web", tmp).splitlines()[-1])
+
+
+def run_module(*args: str) -> str:
+    command = [sys.executable, "-m", "bench.resident_memory", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
 
 
 if __name__ == "__main__":
-    print(f"{SHAPES[sys.argv[1]]():.1f}")
+    match sys.argv[1:]:
+        case ["bare"]:
+            print(f"{bare_model():.1f}")
+        case ["prepare", folder]:
+            prepare(Path(folder))
+        case ["web", folder]:
+            print(f"{web_worker(Path(folder)):.1f}")
+        case _:
+            raise SystemExit(__doc__)

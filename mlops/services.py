@@ -31,7 +31,6 @@ from .mlflow_store.registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION_TAG, 
 from .models import Evaluation, ModelEvent
 from .selectors import feedback_predictions
 from .temperature import TemperatureFit, TooFewSamples, temperature_calibrate
-from .training import class_keys, train
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +264,9 @@ def model_train(*, dataset_dir: Path, config, scan_options: dict | None = None, 
     Returns (TrainingResult, VersionRef, run_id). The run is marked FAILED if training fails.
     Classes the catalogue lacks get a Food row without nutrition.
     """
+    # Training pulls in torchvision (with sympy and torch._dynamo, about 160 MiB) that web workers never need.
+    from .training import class_keys, train
+
     dataset_dir = Path(dataset_dir)
     split = dataset_scan(dataset_dir, seed=config.seed, **(scan_options or {}))
     log(f"{split.layout}: {len(split.class_names)} classes, {len(split.train)} training and {len(split.test)} test photos")

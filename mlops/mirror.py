@@ -481,11 +481,14 @@ def mirror_schedule_clear() -> None:
     MirrorSchedule.objects.filter(pk=1).update(published_at=None)
 
 
-def mirror_enqueue() -> bool:
+def mirror_enqueue(*, countdown: float | None = None) -> bool:
     """Ask a worker to mirror pending predictions, unless a mirror task is already waiting; never raises for broker trouble.
 
     Returns whether a message was handed to the broker. At most one mirror task waits in the
-    queue at a time (``mirror_schedule_claim``), whatever the upload rate and the broker. After a
+    queue at a time (``mirror_schedule_claim``), whatever the upload rate and the broker. The task
+    starts ``countdown`` seconds later (default NUTRILEARN_MIRROR_COLLECT_SECONDS): the uploads of
+    that time join its batch instead of each costing a task, an MLflow request and a window check
+    on the cores the uploads need; a backlog is sent for with no countdown. After a
     broker error nothing is published for ``NUTRILEARN_ENQUEUE_BACKOFF_SECONDS``: a broker that
     accepts connections but never answers would otherwise hold every upload for the socket
     timeout. What is not published is found by the sweeper.
@@ -493,7 +496,8 @@ def mirror_enqueue() -> bool:
     if enqueue_breaker.is_open() or not mirror_schedule_claim():
         return False
     try:
-        celery_app.send_task(MIRROR_TASK, retry=False)
+        delay = settings.NUTRILEARN_MIRROR_COLLECT_SECONDS if countdown is None else countdown
+        celery_app.send_task(MIRROR_TASK, retry=False, countdown=delay or None)
     except broker_errors() as exc:
         mirror_schedule_clear()
         backoff = settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS

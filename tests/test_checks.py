@@ -27,6 +27,18 @@ def test_an_ab_minimum_detectable_effect_outside_zero_to_one_is_an_error(setting
     assert "nutrilearn.E012" in check_ids()
 
 
+@pytest.mark.parametrize("collect", [-1.0, 60.0, 90.0])
+def test_a_mirror_collect_wait_below_zero_or_not_below_the_schedule_ttl_is_an_error(settings, collect):
+    settings.NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS = 60.0
+    settings.NUTRILEARN_MIRROR_COLLECT_SECONDS = collect
+
+    assert "nutrilearn.E013" in check_ids()
+
+
+def test_the_default_mirror_collect_wait_passes_the_checks():
+    assert "nutrilearn.E013" not in check_ids()
+
+
 def test_production_on_embedded_defaults_warns(settings):
     settings.DEBUG = False
     settings.CELERY_BROKER_URL = "filesystem://"

@@ -521,3 +521,21 @@ def test_once_the_mlflow_backoff_is_over_the_next_task_mirrors_the_backlog(setti
 
     assert report["mirrored"] == 5
     assert Prediction.objects.filter(mirrored_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_an_uploads_mirror_task_waits_to_collect_a_batch_and_a_backlogs_task_starts_at_once(settings):
+    settings.NUTRILEARN_MIRROR_COLLECT_SECONDS = 2.0
+    with celery_broker("memory://") as app:
+        sent = timezone.now()
+        mirror_enqueue()  # what an upload's commit does
+        mirror.mirror_schedule_clear()  # the task started
+        mirror_enqueue(countdown=0)  # what the sweeper and a task that left a backlog do
+        with app.connection_for_read() as connection:
+            queue = connection.SimpleQueue("mlflow")
+            etas = [queue.get(timeout=1).headers["eta"] for _ in range(2)]
+            queue.close()
+
+    upload_delay = (datetime.fromisoformat(etas[0]) - sent).total_seconds()
+    assert 1.5 < upload_delay <= 2.5
+    assert etas[1] is None

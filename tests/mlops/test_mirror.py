@@ -527,6 +527,9 @@ def test_once_the_mlflow_backoff_is_over_the_next_task_mirrors_the_backlog(setti
 def test_an_uploads_mirror_task_waits_to_collect_a_batch_and_a_backlogs_task_starts_at_once(settings):
     settings.NUTRILEARN_MIRROR_COLLECT_SECONDS = 2.0
     with celery_broker("memory://") as app:
+        with app.connection_for_write() as connection:  # the in-memory broker lives as long as the process: drop earlier tests' tasks
+            connection.SimpleQueue("mlflow").clear()
+        mirror.mirror_schedule_clear()
         sent = timezone.now()
         mirror_enqueue()  # what an upload's commit does
         mirror.mirror_schedule_clear()  # the task started

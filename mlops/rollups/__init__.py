@@ -30,7 +30,7 @@ from predictions.models import Prediction
 from ..jobs import Job, job_recorded
 from ..models import RollupState, UserTotal
 from .counts import FINE_BINS, confidence_fine_bins, confidence_fine_bins_by_version, counts_day_build, ok_stats_by, ok_stats_total
-from .days import STATE_NAME, Coverage, coverage, day_of, days_between, midnight
+from .days import GRACE, STATE_NAME, Coverage, coverage, day_of, days_between, midnight
 from .latency import latency_day_build, latency_histograms_by_day, live_latency_histogram, request_totals
 from .users import user_activity_all_time, user_activity_in_window, user_key, users_day_build
 
@@ -52,10 +52,6 @@ __all__ = [
     "user_activity_in_window",
     "user_key",
 ]
-
-# Predictions are committed within moments of their created_at; a day is final once it
-# ended this long before a refresh.
-GRACE = timedelta(seconds=60)
 
 
 # --- writing -------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from predictions.models import Prediction
 
-from ..models import RollupState, UserDay, UserTotal
+from ..models import WHOLE_DAY, RollupState, UserDay, UserTotal
+from ..sql import Hour
 from .days import STATE_NAME, coverage, rolled_cached, rolled_days
 
 # Users whose rolled-up counts are fetched one by one (to add their live predictions); past this, everyone is.
@@ -46,14 +47,27 @@ def _predictions_per_user(rows: QuerySet[Prediction]) -> dict[int, int]:
 
 
 def users_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's UserDay rows by the successful predictions per user and version among ``rows`` (the day's)."""
-    users: list[UserDay] = []
-    versions = rows.filter(status=Prediction.Status.OK).values_list("model_version", flat=True).distinct().order_by()
-    for version in list(versions):
-        per_user = _predictions_per_user(rows.filter(model_version=version))
-        users.extend(UserDay(day=day, model_version=version, user=number, count=n) for number, n in per_user.items())
+    """Replace the day's UserDay rows (per hour, and for the whole day) by the successful predictions per user and version
+    among ``rows`` (the day's)."""
+    counts: dict[tuple, int] = {}
+    grouped = (
+        rows.filter(status=Prediction.Status.OK)
+        .annotate(hour=Hour("created_at"))
+        .values_list("hour", "model_version", "user_id", "session_key")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for hour_of_day, version, user_id, session_key, n in grouped:
+        number = user_number(user_id=user_id, session_key=session_key)
+        if number is None:
+            continue
+        for hour in (hour_of_day, WHOLE_DAY):
+            counts[(hour, version, number)] = counts.get((hour, version, number), 0) + n
     UserDay.objects.filter(day=day).delete()
-    UserDay.objects.bulk_create(users, batch_size=5000)
+    UserDay.objects.bulk_create(
+        (UserDay(day=day, hour=hour, model_version=version, user=number, count=n) for (hour, version, number), n in counts.items()),
+        batch_size=5000,
+    )
 
 
 def _activity(per_user: QuerySet, pending: dict, *, key: str) -> dict:
@@ -126,7 +140,7 @@ def user_activity_in_window(*, start: datetime | None, end: datetime | None, mod
         for number, n in _predictions_per_user(live).items():
             pending[number] = pending.get(number, 0) + n
     per_user = pending
-    if cover.end_day is not None:
+    if cover.rolled:
         rolled = rolled_days(UserDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from mlops import percentiles, rollups, selectors
 from mlops.models import JobRun, LatencyDay, PredictionDay, RollupState, UserDay
 from mlops.rollups import rollups_refresh, rollups_refresh_job
+from mlops.rollups.days import midnight
 from predictions.models import Prediction
 
 from .factories import food_make, predictions_make
@@ -69,6 +70,8 @@ def answers(**window):
         {"model_version": "2"},
         {"start_days": 6.5},
         {"start_days": 8, "end_days": 2.3},
+        {"start_days": 1.2, "end_days": 1.01},
+        {"start_days": 0.5},
     ],
 )
 def test_answers_are_the_same_with_and_without_rollups(history, window):
@@ -150,6 +153,25 @@ def test_latency_percentiles_of_a_window_read_the_daily_histograms_and_the_edges
     assert stats["total_requests"] == len(latencies)
     reads_of_predictions = [query["sql"] for query in captured.captured_queries if "predictions_prediction" in query["sql"]]
     assert reads_of_predictions and not any("ORDER BY" in sql for sql in reads_of_predictions)  # nothing sorts latencies
+
+
+def test_whole_hours_at_a_windows_edges_are_read_from_the_rollups(history):
+    day_start = midnight((history - timedelta(days=5)).date())
+    window = {"start": day_start + timedelta(hours=5, minutes=30), "end": day_start + timedelta(days=2, hours=20, minutes=10)}
+    inside = [day_start + timedelta(hours=9), day_start + timedelta(days=2, hours=18, minutes=5)]
+    for at in inside:
+        predictions_make(2, at=at, food=food_make("pizza"), session_key="edge", latency=3.0)
+    rollups_refresh(now=history)
+    rolled = ("metrics", "predictions", "requests", "users", "latency_by_day")
+    before = answers(**window)
+
+    # Gone from the table but not from the rollups: whole hours inside the window are answered by the hour rows.
+    Prediction.objects.filter(created_at__in=inside).delete()
+
+    after = answers(**window)
+    assert {name: after[name] for name in rolled} == {name: before[name] for name in rolled}
+    assert after["confidence"]["counts"] == before["confidence"]["counts"]
+    assert before["metrics"]["overview"]["total_predictions"] >= 4
 
 
 def test_each_day_is_written_in_its_own_transaction(history):

@@ -1,5 +1,6 @@
 """The rollups change how all-data monitoring is computed, never what it answers."""
 
+import statistics
 from datetime import timedelta
 
 import pytest
@@ -249,3 +250,22 @@ def rounded_live(**window):
     """The same answers with no rollup at all (every row read live)."""
     RollupState.objects.update(complete_before=None)
     return answers(**window)
+
+
+@pytest.mark.parametrize("window", [{}, {"start_days": 6.5}, {"start_days": 8, "end_days": 1.5}, {"start_days": 9, "model_version": "1"}])
+def test_the_median_confidence_read_within_its_bin_is_the_median_of_the_windows_rows(window):
+    now = timezone.now()
+    confidences = (0.29, 0.901, 0.57, 0.903, 1.0, 0.905, 0.5, 0.907, 0.909, 0.29, 0.902, 0.904)
+    for offset, confidence in enumerate(confidences):
+        at = now - timedelta(days=offset * 0.7, hours=3)
+        predictions_make(1, at=at, food=food_make("pizza"), confidence=confidence, model_version=str(1 + offset % 2))
+    arguments = {"model_version": window.get("model_version")}
+    arguments["start"] = now - timedelta(days=window["start_days"]) if "start_days" in window else None
+    arguments["end"] = now - timedelta(days=window["end_days"]) if "end_days" in window else None
+    rollups_refresh()
+
+    median = selectors.confidence_histogram(bins=10, **arguments)["statistics"]["median"]
+
+    in_window = list(selectors.successful_predictions(**arguments).values_list("confidence", flat=True))
+    assert len(in_window) >= 4
+    assert median == statistics.median(in_window)

@@ -10,18 +10,18 @@ from django.db.models.functions import Cast
 from predictions.models import Prediction
 
 from ..models import WHOLE_DAY, ConfidenceDay, PredictionDay
-from ..sql import ConfidenceBin, Day, Hour
-from .days import coverage, rolled_cached, rolled_days
+from ..sql import ConfidenceBin, Day
+from .days import by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 FINE_BINS = 100
 
 
-def counts_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's PredictionDay and ConfidenceDay rows (per hour, and for the whole day) by the sums of ``rows``
-    (the day's predictions): one GROUP BY per table by hour, the whole day summed from its hours."""
+def counts_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's PredictionDay and ConfidenceDay rows (``hourly``: per hour too) by the sums of ``rows`` (the day's
+    predictions): one GROUP BY per table, by hour when hourly, the whole day summed from its hours."""
     stats = (
-        rows.annotate(hour=Hour("created_at"))
-        .values("hour", "model_version", "food_id", "status")
+        by_hour(rows, hourly)
+        .values(*hour_field(hourly), "model_version", "food_id", "status")
         .annotate(
             n=Count("id"),
             confidence_n=Count("confidence"),
@@ -35,7 +35,7 @@ def counts_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
     )
     merged: dict[tuple, PredictionDay] = {}
     for row in stats:
-        for hour in (row["hour"], WHOLE_DAY):
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
             key = (hour, row["model_version"], row["food_id"] or 0, row["status"])
             target = merged.get(key)
             if target is None:
@@ -53,15 +53,15 @@ def counts_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
                     setattr(target, field, value if current is None else pick(current, value))
     bins: dict[tuple, list] = {}
     binned = (
-        rows.filter(status=Prediction.Status.OK)
-        .annotate(hour=Hour("created_at"), bin=ConfidenceBin(F("confidence"), bins=FINE_BINS))
-        .values("hour", "model_version", "bin")
+        by_hour(rows.filter(status=Prediction.Status.OK), hourly)
+        .annotate(bin=ConfidenceBin(F("confidence"), bins=FINE_BINS))
+        .values(*hour_field(hourly), "model_version", "bin")
         .annotate(n=Count("id"), total=Sum("confidence"))
     )
     for row in binned:
         if row["bin"] is None:
             continue
-        for hour in (row["hour"], WHOLE_DAY):
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
             target = bins.setdefault((hour, row["model_version"], min(int(row["bin"]), FINE_BINS - 1)), [0, 0.0])
             target[0] += row["n"]
             target[1] += row["total"]

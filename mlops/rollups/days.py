@@ -11,8 +11,13 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from ..models import WHOLE_DAY, RollupState
+from ..sql import Hour
 
 STATE_NAME = "predictions"
+# Days kept with hour rows, counted back from the last complete day: enough for "the last week" to start on an hour.
+# Older days have day rows only (a window starting there reads the rest of its first day live), which bounds the hour
+# rows at (HOURLY_DAYS + 1) days' worth.
+HOURLY_DAYS = 8
 # Predictions are committed within moments of their created_at; an hour is final once it ended this long before a refresh.
 GRACE = timedelta(seconds=60)
 # How long a read of rolled-up days stays cached; its key names the refresh that wrote them, so it is never stale.
@@ -62,6 +67,16 @@ class Coverage:
         return self.end_day is not None or bool(self.hours)
 
 
+def hourly_first_day(complete_before: date) -> date:
+    """The first day that has hour rows, for a refresh that completed the days before ``complete_before``."""
+    return complete_before - timedelta(days=HOURLY_DAYS)
+
+
+def _day_ceil(moment: datetime) -> datetime:
+    start = midnight(day_of(moment))
+    return start if start == moment else start + timedelta(days=1)
+
+
 def _hour_spans(first: datetime, end: datetime) -> list[tuple[date, int, int]]:
     """The whole hours of [first, end) (both on the hour) as (day, first hour, end hour), one per day."""
     spans = []
@@ -88,8 +103,13 @@ def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
         return Coverage(first_day=None, end_day=None, live=(window,))
     complete_before, refreshed_at = state["complete_before"], state["refreshed_at"]
     rolled_until = hour_floor(refreshed_at - GRACE)
-    rolled_from = hour_ceil(start) if start is not None else None
-    rolled_to = rolled_until if end is None else min(rolled_until, hour_floor(end))
+    hourly_from = hourly_first_day(complete_before)
+    rolled_from = None
+    if start is not None:
+        rolled_from = hour_ceil(start) if day_of(start) >= hourly_from else _day_ceil(start)
+    rolled_to = rolled_until
+    if end is not None:
+        rolled_to = min(rolled_until, hour_floor(end) if day_of(end) >= hourly_from else midnight(day_of(end)))
     if rolled_from is not None and rolled_from >= rolled_to:
         return Coverage(first_day=None, end_day=None, live=(window,))
     first_day = None
@@ -111,6 +131,16 @@ def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
     if end is None or end > rolled_to:
         live.append(Q(created_at__gte=rolled_to) & (Q(created_at__lt=end) if end is not None else Q()))
     return Coverage(first_day=first_day, end_day=end_day, live=tuple(live), refreshed_at=refreshed_at, hours=tuple(hours))
+
+
+def by_hour(rows: QuerySet, hourly: bool) -> QuerySet:
+    """``rows`` with their UTC ``hour`` when a builder writes hour rows (see ``hour_field``)."""
+    return rows.annotate(hour=Hour("created_at")) if hourly else rows
+
+
+def hour_field(hourly: bool) -> tuple[str, ...]:
+    """The field a builder groups by besides its own: ``hour`` when it writes hour rows; rows without it are whole days."""
+    return ("hour",) if hourly else ()
 
 
 def rolled_days(queryset: QuerySet, cover: Coverage) -> QuerySet:

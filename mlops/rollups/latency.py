@@ -13,23 +13,24 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from predictions.models import Prediction
 
 from ..models import WHOLE_DAY, LatencyDay, PredictionDay
-from ..sql import Day, Hour, LatencyBin
-from .days import coverage, rolled_cached, rolled_days
+from ..sql import Day, LatencyBin
+from .days import by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 
-def latency_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's LatencyDay rows (per hour, and for the whole day) by the histogram of ``rows`` (the day's requests)
-    per model version."""
+def latency_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's LatencyDay rows (``hourly``: per hour too) by the histogram of ``rows`` (the day's requests) per
+    model version."""
     binned = (
-        rows.annotate(hour=Hour("created_at"), bin=LatencyBin(F("processing_time_seconds")))
-        .values("hour", "model_version", "bin")
+        by_hour(rows, hourly)
+        .annotate(bin=LatencyBin(F("processing_time_seconds")))
+        .values(*hour_field(hourly), "model_version", "bin")
         .annotate(n=Count("id"))
     )
     counts: dict[tuple, int] = {}
     for row in binned:
         if row["bin"] is None:
             continue
-        for hour in (row["hour"], WHOLE_DAY):
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
             key = (hour, row["model_version"], row["bin"])
             counts[key] = counts.get(key, 0) + row["n"]
     LatencyDay.objects.filter(day=day).delete()

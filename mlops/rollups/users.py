@@ -12,8 +12,7 @@ from django.db.models import Count, QuerySet, Sum
 from predictions.models import Prediction
 
 from ..models import WHOLE_DAY, RollupState, UserDay, UserTotal
-from ..sql import Hour
-from .days import ROLLED_CACHE_SECONDS, STATE_NAME, coverage, rolled_cached, rolled_days
+from .days import ROLLED_CACHE_SECONDS, STATE_NAME, by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 # Users whose rolled-up counts are fetched one by one (to add their live predictions); past this, everyone is.
 PENDING_USERS_LIMIT = 5000
@@ -48,23 +47,23 @@ def _predictions_per_user(rows: QuerySet[Prediction]) -> dict[int, int]:
     return counts
 
 
-def users_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's UserDay rows (per hour, and for the whole day) by the successful predictions per user and version
-    among ``rows`` (the day's)."""
+def users_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's UserDay rows (``hourly``: per hour too) by the successful predictions per user and version among
+    ``rows`` (the day's)."""
     counts: dict[tuple, int] = {}
     grouped = (
-        rows.filter(status=Prediction.Status.OK)
-        .annotate(hour=Hour("created_at"))
-        .values_list("hour", "model_version", "user_id", "session_key")
+        by_hour(rows.filter(status=Prediction.Status.OK), hourly)
+        .values(*hour_field(hourly), "model_version", "user_id", "session_key")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for hour_of_day, version, user_id, session_key, n in grouped:
-        number = user_number(user_id=user_id, session_key=session_key)
+    for row in grouped:
+        number = user_number(user_id=row["user_id"], session_key=row["session_key"])
         if number is None:
             continue
-        for hour in (hour_of_day, WHOLE_DAY):
-            counts[(hour, version, number)] = counts.get((hour, version, number), 0) + n
+        version = row["model_version"]
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
+            counts[(hour, version, number)] = counts.get((hour, version, number), 0) + row["n"]
     UserDay.objects.filter(day=day).delete()
     UserDay.objects.bulk_create(
         (UserDay(day=day, hour=hour, model_version=version, user=number, count=n) for (hour, version, number), n in counts.items()),

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlops import percentiles, rollups, selectors
-from mlops.models import JobRun, LatencyDay, PredictionDay, RollupState, UserDay
+from mlops.models import WHOLE_DAY, JobRun, LatencyDay, PredictionDay, RollupState, UserDay
 from mlops.rollups import rollups_refresh, rollups_refresh_job
-from mlops.rollups.days import midnight
+from mlops.rollups.days import HOURLY_DAYS, midnight
 from predictions.models import Prediction
 
 from .factories import food_make, predictions_make
@@ -73,6 +73,8 @@ def answers(**window):
         {"start_days": 8, "end_days": 2.3},
         {"start_days": 1.2, "end_days": 1.01},
         {"start_days": 0.5},
+        {"start_days": 9.6, "end_days": 9.1},
+        {"start_days": 9.5, "end_days": 0.3},
     ],
 )
 def test_answers_are_the_same_with_and_without_rollups(history, window):
@@ -175,6 +177,14 @@ def test_whole_hours_at_a_windows_edges_are_read_from_the_rollups(history):
     assert before["metrics"]["overview"]["total_predictions"] >= 4
 
 
+def test_only_the_last_days_keep_hour_rows(history):
+    rollups_refresh(now=history)
+
+    hourly_days = set(PredictionDay.objects.exclude(hour=WHOLE_DAY).values_list("day", flat=True))
+    assert min(hourly_days) >= (history - timedelta(days=HOURLY_DAYS + 1)).date()
+    assert PredictionDay.objects.filter(day__lt=min(hourly_days), hour=WHOLE_DAY).exists()
+
+
 def test_each_day_is_written_in_its_own_transaction(history):
     with CaptureQueriesContext(connection) as captured:
         outcome = rollups_refresh()
@@ -187,7 +197,7 @@ def test_each_day_is_written_in_its_own_transaction(history):
         elif query["sql"].startswith("RELEASE SAVEPOINT"):
             days_per_block.append(block)
             block = None
-        elif query["sql"].startswith('DELETE FROM "mlops_predictionday"'):
+        elif query["sql"].startswith('DELETE FROM "mlops_predictionday" WHERE "mlops_predictionday"."day" = '):
             assert block is not None, "a day was written outside a transaction of its own"
             block += 1
     assert outcome["days"] >= 10

@@ -259,6 +259,10 @@ class AlertDelivery(models.Model):
         return f"{self.event} alert {self.alert_id} by {self.channel} to {self.target}: {outcome}"
 
 
+# The ``hour`` of a rollup row that sums a whole day.
+WHOLE_DAY = 24
+
+
 class PredictionDay(models.Model):
     """Predictions of one UTC day per model version, food and status, summed (mlops/rollups.py keeps it current).
 
@@ -267,6 +271,8 @@ class PredictionDay(models.Model):
     """
 
     day = models.DateField()
+    # 0-23: the predictions of that UTC hour of ``day``; WHOLE_DAY: the whole day (window edges read hours, the rest days).
+    hour = models.PositiveSmallIntegerField(default=WHOLE_DAY)
     model_version = models.CharField(max_length=50, blank=True)
     food_id = models.IntegerField(default=0)
     status = models.CharField(max_length=10)
@@ -281,7 +287,7 @@ class PredictionDay(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "model_version", "food_id", "status"], name="prediction_day_unique"),
+            models.UniqueConstraint(fields=["day", "hour", "model_version", "food_id", "status"], name="prediction_day_unique"),
         ]
 
     def __str__(self):
@@ -292,13 +298,15 @@ class ConfidenceDay(models.Model):
     """Successful predictions of one UTC day per model version in 100 confidence bins of width 0.01."""
 
     day = models.DateField()
+    # 0-23: the predictions of that UTC hour of ``day``; WHOLE_DAY: the whole day (window edges read hours, the rest days).
+    hour = models.PositiveSmallIntegerField(default=WHOLE_DAY)
     model_version = models.CharField(max_length=50, blank=True)
     bin = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField(default=0)
     confidence_sum = models.FloatField(default=0.0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "model_version", "bin"], name="confidence_day_unique")]
+        constraints = [models.UniqueConstraint(fields=["day", "hour", "model_version", "bin"], name="confidence_day_unique")]
 
     def __str__(self):
         return f"{self.day} v{self.model_version} bin {self.bin}: {self.count}"
@@ -311,12 +319,14 @@ class LatencyDay(models.Model):
     """
 
     day = models.DateField()
+    # 0-23: the predictions of that UTC hour of ``day``; WHOLE_DAY: the whole day (window edges read hours, the rest days).
+    hour = models.PositiveSmallIntegerField(default=WHOLE_DAY)
     model_version = models.CharField(max_length=50, blank=True)
     bin = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "model_version", "bin"], name="latency_day_unique")]
+        constraints = [models.UniqueConstraint(fields=["day", "hour", "model_version", "bin"], name="latency_day_unique")]
 
     def __str__(self):
         return f"{self.day} v{self.model_version} latency bin {self.bin}: {self.count}"
@@ -331,12 +341,14 @@ class UserDay(models.Model):
     """
 
     day = models.DateField()
+    # 0-23: the predictions of that UTC hour of ``day``; WHOLE_DAY: the whole day (window edges read hours, the rest days).
+    hour = models.PositiveSmallIntegerField(default=WHOLE_DAY)
     model_version = models.CharField(max_length=50, blank=True)
     user = models.BigIntegerField()
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "model_version", "user"], name="user_day_unique")]
+        constraints = [models.UniqueConstraint(fields=["day", "hour", "model_version", "user"], name="user_day_unique")]
 
     def __str__(self):
         return f"{self.day} v{self.model_version} user {self.user}: {self.count}"

@@ -23,6 +23,22 @@ class Day(Func):
         return self.as_sql(compiler, connection, template="CAST(CAST((%(expressions)s AT TIME ZONE 'UTC') AS DATE) AS TEXT)", **extra)
 
 
+class Hour(Func):
+    """The UTC hour (0-23) of a datetime, computed natively by each database."""
+
+    output_field = IntegerField()
+    template = "CAST(EXTRACT(HOUR FROM %(expressions)s) AS INTEGER)"
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # SQLite stores aware datetimes as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]'.
+        return self.as_sql(compiler, connection, template="CAST(substr(%(expressions)s, 12, 2) AS INTEGER)", **extra)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, template="CAST(EXTRACT(HOUR FROM (%(expressions)s AT TIME ZONE 'UTC')) AS INTEGER)", **extra
+        )
+
+
 class ConfidenceBin(Func):
     """Equal-width bin index of a confidence in [0, 1] (1.0 lands in an extra bin, folded into the last by the caller)."""
 

@@ -28,9 +28,9 @@ from django.utils import timezone
 from predictions.models import Prediction
 
 from ..jobs import Job, job_recorded
-from ..models import RollupState, UserTotal
+from ..models import WHOLE_DAY, ConfidenceDay, LatencyDay, PredictionDay, RollupState, UserDay, UserTotal
 from .counts import FINE_BINS, confidence_fine_bins, confidence_fine_bins_by_version, counts_day_build, ok_stats_by, ok_stats_total
-from .days import STATE_NAME, Coverage, coverage, day_of, days_between, midnight
+from .days import GRACE, STATE_NAME, Coverage, coverage, day_of, days_between, hourly_first_day, midnight
 from .latency import latency_day_build, latency_histograms_by_day, live_latency_histogram, request_totals
 from .users import user_activity_all_time, user_activity_in_window, user_key, users_day_build
 
@@ -52,10 +52,6 @@ __all__ = [
     "user_activity_in_window",
     "user_key",
 ]
-
-# Predictions are committed within moments of their created_at; a day is final once it
-# ended this long before a refresh.
-GRACE = timedelta(seconds=60)
 
 
 # --- writing -------------------------------------------------------------------------------------------------
@@ -79,10 +75,14 @@ def rollups_refresh(*, now: datetime | None = None, rebuild: bool = False) -> di
         days = days_between(day_of(first), day_of(now)) if first else []
     else:
         days = days_between(day_of(state.refreshed_at - GRACE), day_of(now))
+    hourly_from = hourly_first_day(day_of(horizon))
     for day in days:
         with transaction.atomic():
             RollupState.objects.select_for_update().get(pk=state.pk)
-            _day_refresh(day)
+            _day_refresh(day, hourly=day >= hourly_from)
+    for model in (PredictionDay, ConfidenceDay, LatencyDay, UserDay):
+        # Hour rows past the horizon are never read again (readers use hour rows only from hourly_first_day on).
+        model.objects.filter(day__lt=hourly_from).exclude(hour=WHOLE_DAY).delete()
     added = 0
     while True:
         with transaction.atomic():
@@ -100,12 +100,12 @@ def rollups_refresh(*, now: datetime | None = None, rebuild: bool = False) -> di
     return {"days": len(days), "user_predictions_added": added, "complete_before": state.complete_before}
 
 
-def _day_refresh(day) -> None:
-    """Rebuild every daily rollup of ``day`` from its predictions."""
+def _day_refresh(day, *, hourly: bool) -> None:
+    """Rebuild every rollup of ``day`` from its predictions (``hourly``: its hour rows too)."""
     rows = Prediction.objects.order_by().filter(created_at__gte=midnight(day), created_at__lt=midnight(day + timedelta(days=1)))
-    counts_day_build(day=day, rows=rows)
-    latency_day_build(day=day, rows=rows)
-    users_day_build(day=day, rows=rows)
+    counts_day_build(day=day, rows=rows, hourly=hourly)
+    latency_day_build(day=day, rows=rows, hourly=hourly)
+    users_day_build(day=day, rows=rows, hourly=hourly)
 
 
 USER_TOTALS_BATCH = 50_000  # predictions added to the user totals per transaction

@@ -9,61 +9,71 @@ from django.db.models.functions import Cast
 
 from predictions.models import Prediction
 
-from ..models import ConfidenceDay, PredictionDay
+from ..models import WHOLE_DAY, ConfidenceDay, PredictionDay
 from ..sql import ConfidenceBin, Day
-from .days import coverage, rolled_cached, rolled_days
+from .days import by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 FINE_BINS = 100
 
 
-def counts_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's PredictionDay and ConfidenceDay rows by the sums of ``rows`` (the day's predictions)."""
-    stats = rows.values("model_version", "food_id", "status").annotate(
-        n=Count("id"),
-        confidence_n=Count("confidence"),
-        confidence_total=Sum("confidence"),
-        confidence_square_total=Sum(Cast(F("confidence") * F("confidence"), FloatField())),
-        confidence_low=Min("confidence"),
-        confidence_high=Max("confidence"),
-        latency_n=Count("processing_time_seconds"),
-        latency_total=Sum("processing_time_seconds"),
+def counts_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's PredictionDay and ConfidenceDay rows (``hourly``: per hour too) by the sums of ``rows`` (the day's
+    predictions): one GROUP BY per table, by hour when hourly, the whole day summed from its hours."""
+    stats = (
+        by_hour(rows, hourly)
+        .values(*hour_field(hourly), "model_version", "food_id", "status")
+        .annotate(
+            n=Count("id"),
+            confidence_n=Count("confidence"),
+            confidence_total=Sum("confidence"),
+            confidence_square_total=Sum(Cast(F("confidence") * F("confidence"), FloatField())),
+            confidence_low=Min("confidence"),
+            confidence_high=Max("confidence"),
+            latency_n=Count("processing_time_seconds"),
+            latency_total=Sum("processing_time_seconds"),
+        )
     )
     merged: dict[tuple, PredictionDay] = {}
     for row in stats:
-        key = (row["model_version"], row["food_id"] or 0, row["status"])
-        merged[key] = PredictionDay(
-            day=day,
-            model_version=row["model_version"],
-            food_id=row["food_id"] or 0,
-            status=row["status"],
-            count=row["n"],
-            confidence_count=row["confidence_n"],
-            confidence_sum=row["confidence_total"] or 0.0,
-            confidence_square_sum=row["confidence_square_total"] or 0.0,
-            confidence_min=row["confidence_low"],
-            confidence_max=row["confidence_high"],
-            latency_count=row["latency_n"],
-            latency_sum=row["latency_total"] or 0.0,
-        )
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
+            key = (hour, row["model_version"], row["food_id"] or 0, row["status"])
+            target = merged.get(key)
+            if target is None:
+                target = merged[key] = PredictionDay(day=day, hour=hour, model_version=key[1], food_id=key[2], status=key[3])
+            target.count += row["n"]
+            target.confidence_count += row["confidence_n"]
+            target.confidence_sum += row["confidence_total"] or 0.0
+            target.confidence_square_sum += row["confidence_square_total"] or 0.0
+            target.latency_count += row["latency_n"]
+            target.latency_sum += row["latency_total"] or 0.0
+            for field, found, pick in (("confidence_min", "confidence_low", min), ("confidence_max", "confidence_high", max)):
+                value = row[found]
+                if value is not None:
+                    current = getattr(target, field)
+                    setattr(target, field, value if current is None else pick(current, value))
     bins: dict[tuple, list] = {}
     binned = (
-        rows.filter(status=Prediction.Status.OK)
+        by_hour(rows.filter(status=Prediction.Status.OK), hourly)
         .annotate(bin=ConfidenceBin(F("confidence"), bins=FINE_BINS))
-        .values("model_version", "bin")
+        .values(*hour_field(hourly), "model_version", "bin")
         .annotate(n=Count("id"), total=Sum("confidence"))
     )
     for row in binned:
         if row["bin"] is None:
             continue
-        target = bins.setdefault((row["model_version"], min(int(row["bin"]), FINE_BINS - 1)), [0, 0.0])
-        target[0] += row["n"]
-        target[1] += row["total"]
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
+            target = bins.setdefault((hour, row["model_version"], min(int(row["bin"]), FINE_BINS - 1)), [0, 0.0])
+            target[0] += row["n"]
+            target[1] += row["total"]
     PredictionDay.objects.filter(day=day).delete()
-    PredictionDay.objects.bulk_create(merged.values())
+    PredictionDay.objects.bulk_create(merged.values(), batch_size=5000)
     ConfidenceDay.objects.filter(day=day).delete()
     ConfidenceDay.objects.bulk_create(
-        ConfidenceDay(day=day, model_version=version, bin=index, count=n, confidence_sum=total)
-        for (version, index), (n, total) in bins.items()
+        (
+            ConfidenceDay(day=day, hour=hour, model_version=version, bin=index, count=n, confidence_sum=total)
+            for (hour, version, index), (n, total) in bins.items()
+        ),
+        batch_size=5000,
     )
 
 
@@ -111,7 +121,7 @@ def ok_stats_by(key: str | None, *, start: datetime | None, end: datetime | None
         "confidence_min": Min("confidence_min"),
         "confidence_max": Max("confidence_max"),
     }
-    if cover.end_day is not None:
+    if cover.rolled:
         rolled = rolled_days(PredictionDay.objects.order_by().filter(status=Prediction.Status.OK), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)
@@ -158,7 +168,7 @@ def confidence_fine_bins_by_version(*, start: datetime | None, end: datetime | N
         counts[index] += count
         sums[index] += total
 
-    if cover.end_day is not None:
+    if cover.rolled:
         rolled = rolled_days(ConfidenceDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)

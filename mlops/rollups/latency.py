@@ -12,17 +12,31 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 
 from predictions.models import Prediction
 
-from ..models import LatencyDay, PredictionDay
+from ..models import WHOLE_DAY, LatencyDay, PredictionDay
 from ..sql import Day, LatencyBin
-from .days import coverage, rolled_cached, rolled_days
+from .days import by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 
-def latency_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's LatencyDay rows by the histogram of ``rows`` (the day's requests) per model version."""
-    binned = rows.annotate(bin=LatencyBin(F("processing_time_seconds"))).values("model_version", "bin").annotate(n=Count("id"))
+def latency_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's LatencyDay rows (``hourly``: per hour too) by the histogram of ``rows`` (the day's requests) per
+    model version."""
+    binned = (
+        by_hour(rows, hourly)
+        .annotate(bin=LatencyBin(F("processing_time_seconds")))
+        .values(*hour_field(hourly), "model_version", "bin")
+        .annotate(n=Count("id"))
+    )
+    counts: dict[tuple, int] = {}
+    for row in binned:
+        if row["bin"] is None:
+            continue
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
+            key = (hour, row["model_version"], row["bin"])
+            counts[key] = counts.get(key, 0) + row["n"]
     LatencyDay.objects.filter(day=day).delete()
     LatencyDay.objects.bulk_create(
-        LatencyDay(day=day, model_version=row["model_version"], bin=row["bin"], count=row["n"]) for row in binned if row["bin"] is not None
+        (LatencyDay(day=day, hour=hour, model_version=version, bin=index, count=n) for (hour, version, index), n in counts.items()),
+        batch_size=5000,
     )
 
 
@@ -36,7 +50,7 @@ def request_totals(*, start: datetime | None, end: datetime | None, model_versio
     cover = coverage(start=start, end=end)
     totals = {"total": 0, "rejected": 0, "failed": 0, "timed": 0, "latency_sum": 0.0}
     histogram: dict[int, int] = {}
-    if cover.end_day is not None:
+    if cover.rolled:
         days = rolled_days(PredictionDay.objects.order_by(), cover)
         bins = rolled_days(LatencyDay.objects.order_by(), cover)
         if model_version:
@@ -92,7 +106,7 @@ def latency_histograms_by_day(*, start: datetime | None, end: datetime | None, m
     """UTC day ('YYYY-MM-DD') -> latency histogram (bin -> count) of the requests in [start, end) on that day."""
     cover = coverage(start=start, end=end)
     days: dict[str, dict[int, int]] = {}
-    if cover.end_day is not None:
+    if cover.rolled:
         rolled = rolled_days(LatencyDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import date, datetime
 
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, QuerySet, Sum
 
 from predictions.models import Prediction
 
-from ..models import RollupState, UserDay, UserTotal
-from .days import STATE_NAME, coverage, rolled_cached, rolled_days
+from ..models import WHOLE_DAY, RollupState, UserDay, UserTotal
+from .days import ROLLED_CACHE_SECONDS, STATE_NAME, by_hour, coverage, hour_field, rolled_cached, rolled_days
 
 # Users whose rolled-up counts are fetched one by one (to add their live predictions); past this, everyone is.
 PENDING_USERS_LIMIT = 5000
@@ -45,45 +47,59 @@ def _predictions_per_user(rows: QuerySet[Prediction]) -> dict[int, int]:
     return counts
 
 
-def users_day_build(*, day: date, rows: QuerySet[Prediction]) -> None:
-    """Replace the day's UserDay rows by the successful predictions per user and version among ``rows`` (the day's)."""
-    users: list[UserDay] = []
-    versions = rows.filter(status=Prediction.Status.OK).values_list("model_version", flat=True).distinct().order_by()
-    for version in list(versions):
-        per_user = _predictions_per_user(rows.filter(model_version=version))
-        users.extend(UserDay(day=day, model_version=version, user=number, count=n) for number, n in per_user.items())
+def users_day_build(*, day: date, rows: QuerySet[Prediction], hourly: bool) -> None:
+    """Replace the day's UserDay rows (``hourly``: per hour too) by the successful predictions per user and version among
+    ``rows`` (the day's)."""
+    counts: dict[tuple, int] = {}
+    grouped = (
+        by_hour(rows.filter(status=Prediction.Status.OK), hourly)
+        .values(*hour_field(hourly), "model_version", "user_id", "session_key")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in grouped:
+        number = user_number(user_id=row["user_id"], session_key=row["session_key"])
+        if number is None:
+            continue
+        version = row["model_version"]
+        for hour in {row.get("hour", WHOLE_DAY), WHOLE_DAY}:
+            counts[(hour, version, number)] = counts.get((hour, version, number), 0) + row["n"]
     UserDay.objects.filter(day=day).delete()
-    UserDay.objects.bulk_create(users, batch_size=5000)
+    UserDay.objects.bulk_create(
+        (UserDay(day=day, hour=hour, model_version=version, user=number, count=n) for (hour, version, number), n in counts.items()),
+        batch_size=5000,
+    )
 
 
-def _activity(per_user: QuerySet, pending: dict, *, key: str) -> dict:
+def _activity(per_user: QuerySet, pending: dict, *, key: str, cache_key: str) -> dict:
     """Distinct users and predictions per user: ``per_user`` (rows of ``key`` and n, grouped in SQL) plus ``pending`` (key -> n).
 
-    Users in both are combined here; the others are aggregated in SQL.
+    ``per_user`` is read as a histogram (n -> users), cached under ``cache_key`` (it changes only with a refresh); each
+    pending user moves from its rolled-up n to n plus its pending predictions, looked up by key.
     """
-    counts = []
-    for start in range(0, len(pending), 500):
-        keys = list(pending)[start : start + 500]
-        known = dict(per_user.filter(**{f"{key}__in": keys}).values_list(key, "n"))
-        counts.extend(known.get(user, 0) + pending[user] for user in keys)
+    histogram = cache.get(cache_key)
+    if histogram is None:
+        histogram = Counter(n for _, n in per_user.values_list(key, "n").iterator(chunk_size=10_000))
+        cache.set(cache_key, histogram, ROLLED_CACHE_SECONDS)
     if len(pending) > PENDING_USERS_LIMIT:
-        # Many users pending (a long-stopped refresh, a window edge on a busy day): count everyone here.
+        # Many users pending (a long-stopped refresh): read everyone's rolled-up n at once.
         known = dict(per_user.values_list(key, "n"))
-        counts = [known.pop(user, 0) + n for user, n in pending.items()] + list(known.values())
-        summary = {"users": 0, "total": 0, "low": None, "high": None}
     else:
-        rest = per_user.exclude(**{f"{key}__in": list(pending)}) if pending else per_user
-        summary = rest.aggregate(users=Count(key), total=Sum("n"), low=Min("n"), high=Max("n"))
-    users = summary["users"] + len(counts)
-    total = (summary["total"] or 0) + sum(counts)
-    lows = [value for value in (summary["low"], min(counts, default=None)) if value is not None]
-    highs = [value for value in (summary["high"], max(counts, default=None)) if value is not None]
+        known = {}
+        for start in range(0, len(pending), 500):
+            known.update(per_user.filter(**{f"{key}__in": list(pending)[start : start + 500]}).values_list(key, "n"))
+    for user, n in pending.items():
+        if user in known:
+            histogram[known[user]] -= 1
+        histogram[known.get(user, 0) + n] += 1
+    counts = {n: users for n, users in histogram.items() if users > 0}
+    users = sum(counts.values())
     return {
         "unique_users": users,
         "predictions_per_user": {
-            "min": min(lows, default=0),
-            "max": max(highs, default=0),
-            "avg": round(total / users, 4) if users else 0.0,
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "avg": round(sum(n * number for n, number in counts.items()) / users, 4) if users else 0.0,
         },
     }
 
@@ -91,11 +107,12 @@ def _activity(per_user: QuerySet, pending: dict, *, key: str) -> dict:
 def user_activity_all_time(*, model_version: str | None = None) -> dict:
     """Distinct users (or sessions) and predictions per user (min, max, avg) over all time.
 
-    The totals are aggregated in SQL; the users of the predictions not yet added to
-    them (since the last refresh) are taken out of that aggregate and counted here.
+    The totals are read once per refresh as a histogram of predictions per user; the users of the predictions not yet
+    added to them (since the last refresh) are moved within it here.
     """
-    state = RollupState.objects.filter(name=STATE_NAME).values("last_prediction_id").first()
+    state = RollupState.objects.filter(name=STATE_NAME).values("last_prediction_id", "refreshed_at").first()
     last_id = state["last_prediction_id"] if state else 0
+    refreshed_at = state["refreshed_at"].isoformat() if state and state["refreshed_at"] else ""
     # Only the id range bounds this read, so the database walks the primary key from last_id
     # (with a status filter SQLite would rather scan the status index); the few rows are sorted out here.
     recent = Prediction.objects.order_by().filter(id__gt=last_id).values_list("status", "model_version", "user_id", "session_key")
@@ -109,7 +126,8 @@ def user_activity_all_time(*, model_version: str | None = None) -> dict:
     totals = UserTotal.objects.order_by()
     if model_version:
         totals = totals.filter(model_version=model_version)
-    return _activity(totals.values("user_key").annotate(n=Sum("count")), pending, key="user_key")
+    cache_key = f"rollups:user-totals:{refreshed_at}:{last_id}:{model_version or ''}"
+    return _activity(totals.values("user_key").annotate(n=Sum("count")), pending, key="user_key", cache_key=cache_key)
 
 
 def user_activity_in_window(*, start: datetime | None, end: datetime | None, model_version: str | None = None) -> dict:
@@ -126,7 +144,7 @@ def user_activity_in_window(*, start: datetime | None, end: datetime | None, mod
         for number, n in _predictions_per_user(live).items():
             pending[number] = pending.get(number, 0) + n
     per_user = pending
-    if cover.end_day is not None:
+    if cover.rolled:
         rolled = rolled_days(UserDay.objects.order_by(), cover)
         if model_version:
             rolled = rolled.filter(model_version=model_version)

@@ -7,7 +7,9 @@ with live SQL for the rest of the window.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value
@@ -268,8 +270,8 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
     Bin counts that divide 100 are summed from the rollup's 0.01-wide bins; others are counted live.
     """
     window = {"start": start, "end": end, "model_version": model_version}
+    fine = rollups.confidence_fine_bins(**window)
     if rollups.FINE_BINS % bins == 0:
-        fine = rollups.confidence_fine_bins(**window)
         width = rollups.FINE_BINS // bins
         counts = [sum(fine[index * width : (index + 1) * width]) for index in range(bins)]
     else:
@@ -278,19 +280,47 @@ def confidence_histogram(*, start: datetime | None, end: datetime | None, model_
             counts[row["bin"]] += row["count"]
     labels = [f"{index / bins:.2f}-{(index + 1) / bins:.2f}" for index in range(bins)]
     statistics = _confidence_statistics(rollups.ok_stats_by(None, **window))
-    statistics["median"] = percentile(
-        successful_predictions(**window),
-        field="confidence",
-        fraction=0.5,
-        count=statistics["count"],
-        walk_index=start is None and end is None,
-    )
+    statistics["median"] = _median_in_fine_bins(successful_predictions(**window), fine, count=statistics["count"])
+    if statistics["count"] and statistics["median"] is None:  # rows deleted since the refresh: rank the window's rows
+        rows, everything = successful_predictions(**window), start is None and end is None
+        statistics["median"] = percentile(rows, field="confidence", fraction=0.5, count=statistics["count"], walk_index=everything)
     return {
         "bins": labels,
         "counts": counts,
         "total": sum(counts),
         "statistics": {key: statistics[key] for key in ("mean", "median", "std", "min", "max")},
     }
+
+
+def _median_in_fine_bins(queryset: QuerySet[Prediction], fine: list[int], *, count: int) -> float | None:
+    """The exact median confidence of ``queryset`` (``count`` rows with one, ``fine`` their counts per 0.01 bin), as
+    ``mlops.percentiles`` defines it: the counts name the bin of each of the two middle ranks, so only rows of that bin are
+    read (through the confidence index), never the rows below it."""
+    if count <= 0:
+        return None
+    lower, weight = percentiles.rank_position(0.5, count)
+    values = [_confidence_at_rank(queryset, fine, rank) for rank in (lower, lower + 1) if rank < count]
+    if None in values:
+        return None
+    return percentiles.interpolate(values[0], values[1] if len(values) > 1 else None, weight)
+
+
+def _confidence_at_rank(queryset: QuerySet[Prediction], fine: list[int], rank: int) -> float | None:
+    """The confidence at ascending ``rank``; None when the bin holds fewer rows than ``fine`` counts (rows deleted)."""
+    cumulative = list(accumulate(fine))
+    index = bisect_right(cumulative, rank)  # the bin holding the rank-th value
+    before = cumulative[index - 1] if index else 0
+    # The range narrows the read to the bin (with a margin for rounding at its edges); the bin expression, the one the
+    # counts were made with, decides membership.
+    rows = queryset.alias(fine_bin=ConfidenceBin(F("confidence"), bins=rollups.FINE_BINS)).filter(
+        confidence__gte=index / rollups.FINE_BINS - 1e-9
+    )
+    if index == rollups.FINE_BINS - 1:
+        rows = rows.filter(fine_bin__gte=index)  # 1.0 falls in an extra bin, folded into the last
+    else:
+        rows = rows.filter(confidence__lt=(index + 1) / rollups.FINE_BINS + 1e-9, fine_bin=index)
+    found = list(rows.order_by("confidence").values_list("confidence", flat=True)[rank - before : rank - before + 1])
+    return found[0] if found else None
 
 
 def recent_predictions_as_runs(*, limit: int, start: datetime | None, end: datetime | None, model_version: str | None = None) -> list[dict]:

@@ -1,5 +1,6 @@
 """The rollups change how all-data monitoring is computed, never what it answers."""
 
+import statistics
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mlops import percentiles, rollups, selectors
-from mlops.models import JobRun, LatencyDay, PredictionDay, RollupState, UserDay
+from mlops.models import WHOLE_DAY, JobRun, LatencyDay, PredictionDay, RollupState, UserDay
 from mlops.rollups import rollups_refresh, rollups_refresh_job
+from mlops.rollups.days import HOURLY_DAYS, midnight
 from predictions.models import Prediction
 
 from .factories import food_make, predictions_make
@@ -69,6 +71,10 @@ def answers(**window):
         {"model_version": "2"},
         {"start_days": 6.5},
         {"start_days": 8, "end_days": 2.3},
+        {"start_days": 1.2, "end_days": 1.01},
+        {"start_days": 0.5},
+        {"start_days": 9.6, "end_days": 9.1},
+        {"start_days": 9.5, "end_days": 0.3},
     ],
 )
 def test_answers_are_the_same_with_and_without_rollups(history, window):
@@ -152,6 +158,33 @@ def test_latency_percentiles_of_a_window_read_the_daily_histograms_and_the_edges
     assert reads_of_predictions and not any("ORDER BY" in sql for sql in reads_of_predictions)  # nothing sorts latencies
 
 
+def test_whole_hours_at_a_windows_edges_are_read_from_the_rollups(history):
+    day_start = midnight((history - timedelta(days=5)).date())
+    window = {"start": day_start + timedelta(hours=5, minutes=30), "end": day_start + timedelta(days=2, hours=20, minutes=10)}
+    inside = [day_start + timedelta(hours=9), day_start + timedelta(days=2, hours=18, minutes=5)]
+    for at in inside:
+        predictions_make(2, at=at, food=food_make("pizza"), session_key="edge", latency=3.0)
+    rollups_refresh(now=history)
+    rolled = ("metrics", "predictions", "requests", "users", "latency_by_day")
+    before = answers(**window)
+
+    # Gone from the table but not from the rollups: whole hours inside the window are answered by the hour rows.
+    Prediction.objects.filter(created_at__in=inside).delete()
+
+    after = answers(**window)
+    assert {name: after[name] for name in rolled} == {name: before[name] for name in rolled}
+    assert after["confidence"]["counts"] == before["confidence"]["counts"]
+    assert before["metrics"]["overview"]["total_predictions"] >= 4
+
+
+def test_only_the_last_days_keep_hour_rows(history):
+    rollups_refresh(now=history)
+
+    hourly_days = set(PredictionDay.objects.exclude(hour=WHOLE_DAY).values_list("day", flat=True))
+    assert min(hourly_days) >= (history - timedelta(days=HOURLY_DAYS + 1)).date()
+    assert PredictionDay.objects.filter(day__lt=min(hourly_days), hour=WHOLE_DAY).exists()
+
+
 def test_each_day_is_written_in_its_own_transaction(history):
     with CaptureQueriesContext(connection) as captured:
         outcome = rollups_refresh()
@@ -164,7 +197,7 @@ def test_each_day_is_written_in_its_own_transaction(history):
         elif query["sql"].startswith("RELEASE SAVEPOINT"):
             days_per_block.append(block)
             block = None
-        elif query["sql"].startswith('DELETE FROM "mlops_predictionday"'):
+        elif query["sql"].startswith('DELETE FROM "mlops_predictionday" WHERE "mlops_predictionday"."day" = '):
             assert block is not None, "a day was written outside a transaction of its own"
             block += 1
     assert outcome["days"] >= 10
@@ -227,3 +260,22 @@ def rounded_live(**window):
     """The same answers with no rollup at all (every row read live)."""
     RollupState.objects.update(complete_before=None)
     return answers(**window)
+
+
+@pytest.mark.parametrize("window", [{}, {"start_days": 6.5}, {"start_days": 8, "end_days": 1.5}, {"start_days": 9, "model_version": "1"}])
+def test_the_median_confidence_read_within_its_bin_is_the_median_of_the_windows_rows(window):
+    now = timezone.now()
+    confidences = (0.29, 0.901, 0.57, 0.903, 1.0, 0.905, 0.5, 0.907, 0.909, 0.29, 0.902, 0.904)
+    for offset, confidence in enumerate(confidences):
+        at = now - timedelta(days=offset * 0.7, hours=3)
+        predictions_make(1, at=at, food=food_make("pizza"), confidence=confidence, model_version=str(1 + offset % 2))
+    arguments = {"model_version": window.get("model_version")}
+    arguments["start"] = now - timedelta(days=window["start_days"]) if "start_days" in window else None
+    arguments["end"] = now - timedelta(days=window["end_days"]) if "end_days" in window else None
+    rollups_refresh()
+
+    median = selectors.confidence_histogram(bins=10, **arguments)["statistics"]["median"]
+
+    in_window = list(selectors.successful_predictions(**arguments).values_list("confidence", flat=True))
+    assert len(in_window) >= 4
+    assert median == statistics.median(in_window)

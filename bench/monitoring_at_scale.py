@@ -263,7 +263,10 @@ def measure_scale(*, rows: int, days: int, repeats: int, reuse: bool = False, bu
     client = staff_client()
     for name, method, path, params in endpoint_cases(timezone.now()):
         count = max(MIN_REPEATS, repeats // 4) if method == "POST" else repeats
+        written_after = timezone.now()
         timing = time_request(client, method, path, params, count, budget_seconds=budget_seconds)
+        if method == "POST":
+            evaluations_forget(since=written_after)
         run.endpoints.append((name, timing))
         print(f"  {name:<40} median {timing['median'] * 1000:7.1f} ms   p95 {timing['p95'] * 1000:7.1f} ms", flush=True)
     print("\nMLOps pages (server time through the test client; first = cold caches):", flush=True)
@@ -273,6 +276,18 @@ def measure_scale(*, rows: int, days: int, repeats: int, reuse: bool = False, bu
         print(f"  {name:<40} first {timing['first'] * 1000:7.1f} ms   median {timing['median'] * 1000:7.1f} ms   "
               f"p95 {timing['p95'] * 1000:7.1f} ms", flush=True)  # fmt: skip
     return run
+
+
+def evaluations_forget(*, since) -> None:
+    """Delete the evaluations that register-model's repeats recorded (MLflow runs and rows), so that every table size
+    meets the same MLflow store: otherwise ``runs (evaluation)`` would answer more runs at each size, whatever the rows."""
+    from mlops.mlflow_store.client import get_client
+    from mlops.mlflow_store.runs import runs_search
+    from mlops.models import Evaluation
+
+    for run in runs_search(run_type="evaluation", limit=1000, start=since):
+        get_client().delete_run(run["run_id"])
+    Evaluation.objects.filter(created_at__gte=since).delete()
 
 
 def measure_seed_loop(*, seed_runs: int, repeats: int = 5) -> list[float]:

@@ -117,7 +117,8 @@ def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mir
 ):
     server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=(tmp_path / "artifacts").as_uri()).start()
     try:
-        workers.append(start_worker(tmp_path, broker, server.url))
+        # A short backoff keeps the test quick; the worker still leaves the backlog alone for it after a failure.
+        workers.append(start_worker(tmp_path, broker, server.url, NUTRILEARN_MIRROR_BACKOFF_SECONDS="3"))
         predictions_make(5, mirrored=False)
         mirror.mirror_enqueue()
         wait_for(all_mirrored, timeout=60, what="the first predictions mirrored through the MLflow server")

@@ -475,6 +475,8 @@ _production = "0" if DEBUG else "1"
 SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", _production)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions that write an anonymous uploader's new session once (nutrilearn/sessions.py).
+SESSION_ENGINE = "nutrilearn.sessions"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("DJANGO_BEHIND_PROXY", "0") else None
 SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", _production)
 # Probes and scrapers talk plain HTTP to the process itself.

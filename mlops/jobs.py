@@ -40,6 +40,7 @@ class Job(StrEnum):
     DRIFT_REPORT_MLFLOW = "drift_report_mlflow"  # a periodic report not logged to MLflow (recorded on failure only)
     ALERTS_EVALUATE = "alerts_evaluate"
     ORPHANED_PHOTOS_REMOVE = "orphaned_photos_remove"
+    SESSIONS_CLEAR = "expired_sessions_clear"  # sessions past their expiry (cookie-less API clients leave one per upload)
     SHADOW_SWEEP = "shadow_sweep"  # photos whose shadow task was lost, answered (recorded when it answered any)
     RETRAIN_CHECK = "retrain_check"  # the watch over drift and performance (recorded when it started a retraining)
     RETRAIN = "retrain"  # one retraining: train, register a challenger, evaluate both models, alert

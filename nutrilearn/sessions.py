@@ -11,6 +11,10 @@ same row written again by the session middleware as the response leaves. This st
   then aborts nothing), and in a savepoint as Django does inside one;
 * does not write a session again when its data has not changed since this request last
   wrote it (the expiry date it would move was set moments before).
+
+A client that keeps no cookies leaves one session row per upload; ``clear_expired`` (the
+hourly ``predictions.tasks.expired_sessions_clear``, or ``manage.py clearsessions``)
+deletes them in batches once they expire.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from __future__ import annotations
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError
 from django.db import IntegrityError, connections, router
+from django.utils import timezone
 from django.utils.crypto import get_random_string
+
+CLEAR_BATCH = 10_000  # expired sessions deleted per statement
 
 
 class SessionStore(db.SessionStore):
@@ -55,3 +62,11 @@ class SessionStore(db.SessionStore):
         super().delete(session_key)
         if session_key is None or (self._written and self._written[0] == session_key):
             self._written = None
+
+    @classmethod
+    def clear_expired(cls) -> int:
+        """Delete the expired sessions, ``CLEAR_BATCH`` per statement; returns how many."""
+        model, now, removed = cls.get_model_class(), timezone.now(), 0
+        while keys := list(model.objects.filter(expire_date__lt=now).values_list("session_key", flat=True)[:CLEAR_BATCH]):
+            removed += model.objects.filter(session_key__in=keys).delete()[0]
+        return removed

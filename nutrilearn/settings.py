@@ -274,6 +274,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "monitoring-rollups": {"task": "mlops.tasks.monitoring_rollups_refresh", "schedule": envfloat("NUTRILEARN_ROLLUP_SECONDS", 300.0)},
     # Photo files left without a row by an upload that failed between writing the file and the row.
     "orphaned-photos": {"task": "predictions.tasks.orphaned_photos_clean", "schedule": 3600.0},
+    # Expired sessions: a client that keeps no cookies leaves one per upload.
+    "expired-sessions": {"task": "predictions.tasks.expired_sessions_clear", "schedule": 3600.0},
     "shadow-sweep": {"task": "mlops.shadow.tasks.shadow_sweep", "schedule": envfloat("NUTRILEARN_SHADOW_SWEEP_SECONDS", 60.0)},
     "retrain-check": {
         "task": "mlops.retraining.tasks.retrain_check", "schedule": 60.0 * envfloat("NUTRILEARN_RETRAIN_CHECK_MINUTES", 60.0)

@@ -92,3 +92,26 @@ def test_a_session_read_from_the_database_is_written_when_it_changes():
     later.save()
 
     assert SessionStore(first.session_key).load() == {"seen": 2}
+
+
+@pytest.mark.django_db
+def test_the_hourly_task_deletes_expired_sessions_in_batches_and_keeps_live_ones(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mlops.models import JobRun
+    from predictions.tasks import expired_sessions_clear
+
+    monkeypatch.setattr(sessions, "CLEAR_BATCH", 3)
+    live = SessionStore()
+    live.create()
+    Session.objects.bulk_create(
+        Session(session_key=f"expired{index:025d}", session_data="e30", expire_date=timezone.now() - timedelta(minutes=1))
+        for index in range(7)
+    )
+
+    assert expired_sessions_clear.apply().get() == 7
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
+    assert JobRun.objects.get(name="expired_sessions_clear").items == 7
+    assert expired_sessions_clear.apply().get() == 0

@@ -5,6 +5,7 @@ Rounds alternate the two, so that both see the same load on the machine."""
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import threading
 import time
@@ -13,12 +14,14 @@ from pathlib import Path
 
 from bench.figures import Figure, Target, measured
 from bench.predict_latency import build_jpegs
+from bench.process_cpu import cpu_spent, stack_cpu
 
 WORKERS, THREADS_PER_WORKER, CLIENTS_PER_WORKER = 2, 1, 2
 
 
-def forward_rate(seconds: float) -> float:
-    """Forward passes per second of ``WORKERS`` threads, each with its own classifier on a ready 1x3x224x224 tensor."""
+def forward_rate(seconds: float) -> tuple[float, float]:
+    """Forward passes per second of ``WORKERS`` threads, each with its own classifier on a ready 1x3x224x224 tensor,
+    and the CPU seconds per pass."""
     import torch
 
     from predictions.inference import FoodClassifier, build_efficientnet_lite0, bundled_weights_path, imagenet_manifest, load_state_dict
@@ -33,11 +36,14 @@ def forward_rate(seconds: float) -> float:
     tensor = torch.randn(1, 3, 224, 224)
     for classifier in classifiers:
         classifier.forward(tensor)  # warm-up
-    return _rate_of(lambda index: classifiers[index].forward(tensor), threads=WORKERS, seconds=seconds)
+    started = time.process_time()
+    calls, elapsed = _calls_of(lambda index: classifiers[index].forward(tensor), threads=WORKERS, seconds=seconds)
+    return calls / elapsed, (time.process_time() - started) / calls
 
 
-def http_rate(url: str, photo: bytes, seconds: float) -> float:
-    """Uploads answered 201 per second with ``WORKERS x CLIENTS_PER_WORKER`` clients posting one after another."""
+def http_rate(url: str, photo: bytes, seconds: float) -> tuple[float, int]:
+    """Uploads answered 201 per second with ``WORKERS x CLIENTS_PER_WORKER`` clients posting one after another, and how
+    many were answered."""
     from tests.support.stack import multipart_photo
 
     body, content_type = multipart_photo(photo)
@@ -48,11 +54,13 @@ def http_rate(url: str, photo: bytes, seconds: float) -> float:
             if response.status != 201:
                 raise RuntimeError(f"predict answered {response.status}")
 
-    return _rate_of(upload, threads=WORKERS * CLIENTS_PER_WORKER, seconds=seconds)
+    calls, elapsed = _calls_of(upload, threads=WORKERS * CLIENTS_PER_WORKER, seconds=seconds)
+    return calls / elapsed, calls
 
 
-def _rate_of(call, *, threads: int, seconds: float) -> float:
-    """Calls per second of ``threads`` threads calling ``call(thread_index)`` for ``seconds``; an error in a thread is raised."""
+def _calls_of(call, *, threads: int, seconds: float) -> tuple[int, float]:
+    """Calls made by ``threads`` threads calling ``call(thread_index)`` for ``seconds``, and the seconds they took; an
+    error in a thread is raised."""
     counts, errors = [0] * threads, []
     deadline = time.perf_counter() + seconds
 
@@ -72,25 +80,38 @@ def _rate_of(call, *, threads: int, seconds: float) -> float:
         worker.join()
     if errors:
         raise errors[0]
-    return sum(counts) / (time.perf_counter() - started)
+    return sum(counts), time.perf_counter() - started
 
 
 def run(*, quick: bool) -> list[Figure]:
-    """Start the production stack, warm both workers up, then alternate rounds of bare forward passes and HTTP uploads."""
+    """Start the production stack, warm both workers up, then alternate rounds of bare forward passes and HTTP uploads.
+
+    Each round also reads the CPU time spent, from /proc: per bare forward pass (this process), and per upload by every
+    process of the stack (web workers, PostgreSQL backends of its databases, MLflow server, Celery, Redis) and by the
+    clients (this process). The note gives the medians, and the ratio that CPU time alone allows: bare CPU per pass over
+    the stack's CPU per upload, what the figure would be if both sides kept the cores equally busy.
+    """
     from tests.support.stack import ProductionStack
 
     rounds, seconds = (2, 8.0) if quick else (3, 20.0)
     photo = build_jpegs()["1024x768"]
-    bare, http = [], []
+    bare, http, bare_cpu, upload_cpu = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-throughput-") as tmp:
         env = {"NUTRILEARN_PREDICT_RATE": "1000000/minute", "LOG_LEVEL": "WARNING", "GUNICORN_THREADS": str(THREADS_PER_WORKER)}
         stack = ProductionStack(Path(tmp), extra_env=env)
         try:
             stack.start()
+            databases = (stack.app_db.name, stack.mlflow_db.name)
             http_rate(stack.url, photo, 5.0)  # each worker loads its model on its first upload
             for _ in range(rounds):
-                bare.append(forward_rate(seconds))
-                http.append(http_rate(stack.url, photo, seconds))
+                rate, cpu_per_pass = forward_rate(seconds)
+                bare.append(rate)
+                bare_cpu.append(cpu_per_pass)
+                before, started = stack_cpu(databases=databases), time.process_time()
+                rate, uploads = http_rate(stack.url, photo, seconds)
+                http.append(rate)
+                spent = {**cpu_spent(before, stack_cpu(databases=databases)), "clients": time.process_time() - started}
+                upload_cpu.append({group: spent_seconds / uploads for group, spent_seconds in spent.items()})
         finally:
             stack.stop()
     return [
@@ -99,7 +120,20 @@ def run(*, quick: bool) -> list[Figure]:
             baseline_samples=bare, baseline_name=f"bare forward passes, {WORKERS} threads", targets=[Target(0.8, at_most=False)],
             note=(
                 f"{WORKERS} gunicorn workers × {THREADS_PER_WORKER} thread, {WORKERS * CLIENTS_PER_WORKER} clients, "
-                f"{seconds:.0f} s each"
+                f"{seconds:.0f} s each; {cpu_note(bare_cpu, upload_cpu)}"
             ),
         )
     ]  # fmt: skip
+
+
+def cpu_note(bare_cpu: list[float], upload_cpu: list[dict[str, float]]) -> str:
+    """Median CPU per upload by group against per bare forward pass, and the ratio that CPU time alone allows."""
+    groups = sorted({group for reading in upload_cpu for group in reading}, key=lambda group: -statistics.median(
+        [reading.get(group, 0.0) for reading in upload_cpu]))  # fmt: skip
+    per_group = {group: statistics.median([reading.get(group, 0.0) for reading in upload_cpu]) for group in groups}
+    forward, total = statistics.median(bare_cpu), statistics.median([sum(reading.values()) for reading in upload_cpu])
+    parts = ", ".join(f"{group} {1000 * value:.1f}" for group, value in per_group.items())
+    return (
+        f"CPU ms per upload: {parts} (total {1000 * total:.1f}) against {1000 * forward:.1f} per bare forward pass; "
+        f"CPU time alone allows {forward / total:.2f}×"
+    )

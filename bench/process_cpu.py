@@ -4,10 +4,11 @@ Read from /proc (Linux), so that a benchmark can say where the CPU of one reques
 
     before = stack_cpu(databases=("nl_stack_app",))
     ...  # the load
-    spent = cpu_spent(before, stack_cpu(databases=("nl_stack_app",)))   # {"web": 1.9, "postgres": 0.1, ...} seconds
+    spent = cpu_spent(before, stack_cpu(databases=("nl_stack_app",)))   # {"web workers": 1.9, "PostgreSQL": 0.1, ...} s
 
-A process belongs to the first group whose words its command line contains, else to its parent's group. Time of
-processes that ended between two readings is not counted.
+A process belongs to the first group whose words its command line contains, else to its parent's group. A process that
+started between two readings counts from zero; the time of one that ended between them is not counted (a PostgreSQL
+backend of a connection Django recycled, say).
 """
 
 from __future__ import annotations
@@ -59,19 +60,23 @@ def _group(pid: int, processes: dict, root: int) -> str | None:
     return "other"
 
 
-def stack_cpu(*, databases: tuple[str, ...] = ()) -> dict[str, float]:
-    """CPU seconds so far of this process's descendants by group, and of PostgreSQL backends serving ``databases``."""
-    processes, root, spent = _processes(), os.getpid(), {}
+def stack_cpu(*, databases: tuple[str, ...] = ()) -> dict[int, tuple[str, float]]:
+    """pid -> (group, CPU seconds so far) of this process's descendants and of PostgreSQL backends serving ``databases``."""
+    processes, root, reading = _processes(), os.getpid(), {}
     for pid, (_parent, command, seconds) in processes.items():
         if command.startswith("postgres: ") and any(f" {name} " in command for name in databases):
             group = "PostgreSQL"
         else:
             group = _group(pid, processes, root)
         if group is not None:
-            spent[group] = spent.get(group, 0.0) + seconds
+            reading[pid] = (group, seconds)
+    return reading
+
+
+def cpu_spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per group between two readings: what each process still there spent since the first one."""
+    spent: dict[str, float] = {}
+    for pid, (group, seconds) in after.items():
+        earlier = before.get(pid)
+        spent[group] = spent.get(group, 0.0) + seconds - (earlier[1] if earlier and earlier[0] == group else 0.0)
     return spent
-
-
-def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """Seconds per group between two readings (never negative: a group's ended processes are not counted)."""
-    return {group: max(0.0, seconds - before.get(group, 0.0)) for group, seconds in after.items()}

@@ -10,7 +10,7 @@ import psycopg
 
 from bench.families.throughput import cpu_note
 from bench.process_cpu import cpu_spent, stack_cpu
-from tests.support.stack import SERVER_URL
+from tests.support.stack import Database
 
 BURN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
 # The grandchild burns 0.3 s of CPU, says so and stays; the child waits for that, burns 0.3 s itself, says so and stays.
@@ -38,15 +38,18 @@ def test_a_child_and_its_own_child_count_in_the_childs_group():
 
 
 def test_the_backends_of_a_database_are_counted_and_no_others():
-    name = "postgres"  # the server's own database, there on every PostgreSQL server
-    with psycopg.connect(SERVER_URL, dbname=name, autocommit=True) as backend:
-        before = stack_cpu(databases=(name,))
-        backend.execute("SELECT sum(i::bigint * i) FROM generate_series(1, 3000000) AS i").fetchone()
-        after = stack_cpu(databases=(name,))
-        unrelated = stack_cpu(databases=("no_such_database",))
+    database = Database("nl_cpu").create()
+    try:
+        with psycopg.connect(database.url, autocommit=True) as backend:
+            before = stack_cpu(databases=(database.name,))
+            backend.execute("SELECT sum(i::bigint * i) FROM generate_series(1, 3000000) AS i").fetchone()
+            after = stack_cpu(databases=(database.name,))
+            unrelated = stack_cpu(databases=("no_such_database",))
+    finally:
+        database.drop()
 
     assert cpu_spent(before, after)["PostgreSQL"] > 0.05
-    assert "PostgreSQL" not in unrelated
+    assert "PostgreSQL" not in {group for group, _seconds in unrelated.values()}
 
 
 def test_the_note_gives_the_groups_and_the_ratio_cpu_time_allows():

@@ -62,7 +62,9 @@ def test_a_web_worker_serving_an_upload_from_an_mlflow_server_imports_neither_ml
         )  # fmt: skip
         # What a deployment does before its web workers start: migrate, and register the champion (bootstrap).
         for command in (["migrate", "--noinput"], ["bootstrap"]):
-            subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True)
+            subprocess.run(
+                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+            )
         photo = tmp_path / "meal.jpg"
         photo.write_bytes(png_to_jpeg((SKIMAGE_DATA / "coffee.png").read_bytes()))
 
@@ -73,4 +75,6 @@ def test_a_web_worker_serving_an_upload_from_an_mlflow_server_imports_neither_ml
     finally:
         server.stop()
 
-    assert json.loads((result.stdout.strip().splitlines() or ["null"])[-1]) == {"status": 201, "model_version": "1", "loaded": []}, result.stderr
+    assert json.loads((result.stdout.strip().splitlines() or ["null"])[-1]) == {"status": 201, "model_version": "1", "loaded": []}, (
+        result.stderr
+    )

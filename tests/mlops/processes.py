@@ -132,7 +132,9 @@ class CeleryWorker(Process):
 
 
 class MlflowServer(Process):
-    def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None, artifacts_destination: Path | None = None):
+    def __init__(
+        self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None, artifacts_destination: Path | None = None
+    ):
         """``artifacts_destination``: the folder behind the server's artifact proxy (``artifacts_uri`` ``mlflow-artifacts:/``)."""
         self.port = port or unused_port()
         command = [

@@ -77,7 +77,9 @@ def test_a_version_is_read_as_the_servers_json():
 
 
 def test_a_missing_version_is_not_found():
-    error, _ = answer_of(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Model Version (name=food-classifier, version=3) not found"})
+    error, _ = answer_of(
+        404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Model Version (name=food-classifier, version=3) not found"}
+    )
 
     assert type(error) is MlflowNotFound
     assert str(error).startswith("read version 3: RESOURCE_DOES_NOT_EXIST: Model Version")

@@ -27,7 +27,9 @@ def mlflow_server(request, settings, tmp_path, mlflow_sqlite_uri):
         server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=artifact_root)
     else:
         artifact_root = "mlflow-artifacts:/"
-        server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=artifact_root, artifacts_destination=tmp_path / "proxied")
+        server = MlflowServer(
+            tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=artifact_root, artifacts_destination=tmp_path / "proxied"
+        )
     server.start(timeout=180)
     settings.NUTRILEARN_MODEL_CACHE_DIR = tmp_path / "model-cache"
     try:
@@ -70,13 +72,13 @@ def test_an_unset_alias_and_an_unknown_version_are_not_found_over_rest(mlflow_se
         version_get(7)
 
 
-def test_an_artefact_downloaded_without_the_client_has_the_clients_bytes_and_loads(
-    mlflow_server, request, tmp_path, nudged_state_dict
-):
+def test_an_artefact_downloaded_without_the_client_has_the_clients_bytes_and_loads(mlflow_server, request, tmp_path, nudged_state_dict):
     ref = register_variant(tmp_path / "v1", nudged_state_dict, aliases=(CHAMPION,))
 
     fetched = artefact_fetch(ref)
-    by_client = mlflow.artifacts.download_artifacts(artifact_uri=ref.source, dst_path=str(tmp_path / "by-client"), tracking_uri=mlflow_server.url)
+    by_client = mlflow.artifacts.download_artifacts(
+        artifact_uri=ref.source, dst_path=str(tmp_path / "by-client"), tracking_uri=mlflow_server.url
+    )
 
     assert ref.source.startswith(request.node.callspec.params["mlflow_server"] + ":")
     assert fetched.name == ref.sha256

@@ -8,8 +8,8 @@ with ``requests``: ``GET /api/2.0/mlflow/registered-models/alias``, ``/model-ver
 
 The same as MLflow's client: timeouts and retries (``MLFLOW_HTTP_REQUEST_*``, set by
 ``client.configure_client_timeouts``; retried on connection errors and 408/429/5xx), credentials
-(``MLFLOW_TRACKING_USERNAME`` + ``MLFLOW_TRACKING_PASSWORD`` basic auth, else ``MLFLOW_TRACKING_TOKEN``
-bearer; ``MLFLOW_TRACKING_INSECURE_TLS``, ``MLFLOW_TRACKING_SERVER_CERT_PATH``,
+(``MLFLOW_TRACKING_USERNAME`` + ``MLFLOW_TRACKING_PASSWORD``, or ``~/.mlflow/credentials``, basic auth, else
+``MLFLOW_TRACKING_TOKEN`` bearer; ``MLFLOW_TRACKING_INSECURE_TLS``, ``MLFLOW_TRACKING_SERVER_CERT_PATH``,
 ``MLFLOW_TRACKING_CLIENT_CERT_PATH``), error translation (``errors.error_for``). A server that needs
 an authentication MLflow's client plugs in (``MLFLOW_TRACKING_AUTH``, ``MLFLOW_TRACKING_AWS_SIGV4``)
 is left to MLflow's client: ``serves`` is False there.
@@ -17,6 +17,7 @@ is left to MLflow's client: ``serves`` is False there.
 
 from __future__ import annotations
 
+import configparser
 import functools
 import os
 import posixpath
@@ -63,6 +64,17 @@ def _session(pid: int, *, retries: int, backoff_factor: float, backoff_jitter: f
     return session
 
 
+def _basic_credentials() -> tuple[str | None, str | None]:
+    """Username and password as MLflow's client reads them: the environment, else ``~/.mlflow/credentials``."""
+    stored = configparser.ConfigParser()
+    stored.read(Path("~/.mlflow/credentials").expanduser())
+    section = stored["mlflow"] if stored.has_section("mlflow") else {}
+    return (
+        os.environ.get("MLFLOW_TRACKING_USERNAME") or section.get("mlflow_tracking_username"),
+        os.environ.get("MLFLOW_TRACKING_PASSWORD") or section.get("mlflow_tracking_password"),
+    )
+
+
 def _request(url: str, *, params: dict | None, action: str, stream: bool = False) -> requests.Response:
     """One GET with the client's timeout, retries and credentials; a refusal or failure raised as the named error."""
     configure_client_timeouts()
@@ -73,7 +85,7 @@ def _request(url: str, *, params: dict | None, action: str, stream: bool = False
         backoff_jitter=float(os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"]),
     )
     headers, options = {}, {}
-    username, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    username, password = _basic_credentials()
     if username and password:
         options["auth"] = (username, password)
     elif token := os.environ.get("MLFLOW_TRACKING_TOKEN"):

@@ -132,6 +132,16 @@ def test_username_and_password_go_as_basic_auth(monkeypatch):
     assert seen[0][1] == "Basic " + base64.b64encode(b"ops:s3cret").decode()
 
 
+def test_username_and_password_are_read_from_mlflows_credentials_file_as_the_client_reads_them(monkeypatch, tmp_path):
+    (tmp_path / ".mlflow").mkdir()
+    (tmp_path / ".mlflow" / "credentials").write_text("[mlflow]\nmlflow_tracking_username = ops\nmlflow_tracking_password = fr0m-file\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    _, seen = answer_of(200, {"model_version": {}})
+
+    assert seen[0][1] == "Basic " + base64.b64encode(b"ops:fr0m-file").decode()
+
+
 def test_a_token_goes_as_bearer_auth(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "t0ken")
 

@@ -1,16 +1,20 @@
-"""Resident memory of a gunicorn web worker serving one model, then two during an A/B test.
+"""Resident memory of a production web worker serving its model from the registry, then two models during an A/B test.
 
-Starts one gunicorn worker (gunicorn.conf.py, production settings with DEBUG on for local hosts)
-against a throwaway folder: SQLite database, media, and an MLflow store where the bundled
-EfficientNet-Lite0 is version 1 (champion) and a copy with a nudged head is version 2. Uploads go
-through HTTP to POST /api/v1/predict without cookies, so each is a new anonymous session. The
-worker's RSS (/proc) is read after start-up, after uploads answered by the champion alone, after
-uploads during a running experiment (challenger share 0.5; both arms checked in the rows), and
-after the experiment stopped (the challenger is released; whether the allocator gives the pages
-back to the system is what "after stop" shows).
+Starts the production stack on loopback (``tests/support/stack.py``: gunicorn, a Celery worker, beat, Redis, an
+``mlflow server`` on PostgreSQL with a shared artefact folder, the app on PostgreSQL), with one gunicorn worker so
+that every request reaches the worker measured. ``bootstrap`` registered the bundled EfficientNet-Lite0 as version 1
+(champion); this process registers a copy with a nudged head as version 2. The worker serves from the registry
+through the MLflow server, as in production. Uploads go through HTTP to POST /api/v1/predict without cookies, so
+each is a new anonymous session. The worker's RSS (/proc) is read after start-up, after uploads answered by the
+champion alone, after uploads during a running experiment (challenger share 0.5; both arms checked in the rows),
+after the experiment stopped (the challenger is released; whether the allocator gives the pages back to the
+system is what "after stop" shows), and after one staff request that reads MLflow (``GET /api/v1/mlops/experiments``:
+the worker loads MLflow's client then, as it does for the ops pages that read MLflow). Each phase also records which
+of MLflow's heavy dependencies have their libraries mapped into the worker (``/proc/<pid>/maps``).
 
     .venv/bin/python bench/ab_memory.py [--uploads 20]
 
+Needs the PostgreSQL server the stack uses (``NUTRILEARN_STACK_PG_URL``, default 127.0.0.1:5432) and redis-server.
 ``python -m bench`` runs the same measurement (``measure``) as part of its ``memory`` family.
 """
 
@@ -20,27 +24,30 @@ import argparse
 import gc
 import io
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
+STARTED = "after /readyz (champion loaded)"
 CHAMPION_ONLY = "champion only"
 TWO_MODELS = "experiment running: champion + challenger"
+STOPPED = "after the experiment stopped"
+OPS_REQUEST = "after one staff request that reads MLflow"
+# Shared libraries that show MLflow's client (pandas, pyarrow), scipy.stats or SQLAlchemy loaded in a process.
+HEAVY_LIBRARIES = ("pandas", "pyarrow", "scipy", "sqlalchemy", "plotly")
 
 
 @dataclass
 class ABMemory:
-    """RSS readings (bytes) of the one gunicorn worker per phase, and the (arm, version) pairs that answered."""
+    """RSS readings (bytes) of the one gunicorn worker per phase, the heavy libraries mapped at the end of each phase,
+    and the (arm, version) pairs that answered during the experiment."""
 
     phases: dict[str, list[int]]
+    libraries: dict[str, list[str]]
     arms: list[tuple[str, str]]
 
 
@@ -51,53 +58,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def environment(workdir: Path, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "nutrilearn.settings",
-        "DJANGO_DEBUG": "1",
-        "NUTRILEARN_VAR_DIR": str(workdir / "var"),
-        "DJANGO_MEDIA_ROOT": str(workdir / "media"),
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
-        "MLFLOW_ARTIFACT_ROOT": (workdir / "artifacts").as_uri(),
-        "NUTRILEARN_MODEL_SOURCE": "registry",
-        "NUTRILEARN_PREDICT_RATE": "10000/minute",
-        "GUNICORN_WORKERS": "1",
-        # The first /readyz loads the champion: on a busy shared machine that has taken over a minute.
-        "GUNICORN_TIMEOUT": "300",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "filesystem://",  # never the caller's Redis; the messages stay in the throwaway folder
-        "REDIS_URL": "",
-    }
-
-
-def prepare(workdir: Path) -> None:
-    """Migrate, load the catalogue, register version 1 (champion) and version 2 (a nudged copy)."""
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    from django.conf import settings
-
-    Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).mkdir(parents=True, exist_ok=True)
-    call_command("migrate", verbosity=0, interactive=False)
-
+def register_challenger(workdir: Path) -> None:
+    """Version 2: the bundled weights with a nudged head (another sha256), registered through the stack's MLflow server."""
     from mlops.mlflow_store import registry
-    from mlops.services import bundled_model_register
     from predictions.inference import bundled_weights_path, imagenet_manifest, load_state_dict
-    from predictions.services import food_catalogue_load
 
-    food_catalogue_load()
-    bundled_model_register()
     weights = load_state_dict(bundled_weights_path(), expected_sha256=None)
     weights["_fc.bias"] = weights["_fc.bias"] + 0.01
     registry.artefact_write(workdir / "v2", manifest=imagenet_manifest(""), state_dict=weights)
@@ -113,15 +78,26 @@ def photo() -> bytes:
     return buffer.getvalue()
 
 
-def worker_rss(master: int) -> int:
-    """The one gunicorn worker's resident set size in bytes, from /proc (Linux)."""
+def the_worker(master: int) -> int:
+    """The pid of gunicorn's one worker."""
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     if len(children) != 1:
         raise SystemExit(f"expected one gunicorn worker, found {len(children)}")
-    for line in Path(f"/proc/{children[0]}/status").read_text().splitlines():
+    return int(children[0])
+
+
+def worker_rss(master: int) -> int:
+    """The one gunicorn worker's resident set size in bytes, from /proc (Linux)."""
+    for line in Path(f"/proc/{the_worker(master)}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise SystemExit("no VmRSS line in the worker's /proc status")
+
+
+def worker_libraries(master: int) -> list[str]:
+    """Which of HEAVY_LIBRARIES have a shared library mapped into the worker."""
+    maps = Path(f"/proc/{the_worker(master)}/maps").read_text()
+    return [name for name in HEAVY_LIBRARIES if f"/site-packages/{name}/" in maps or f"/site-packages/{name}.libs/" in maps]
 
 
 def phase_rss(base: str, data: bytes, master: int, *, uploads: int, samples: int) -> list[int]:
@@ -142,50 +118,56 @@ def upload(base: str, data: bytes, count: int) -> None:
         response.raise_for_status()
 
 
-def wait_ready(base: str, deadline_seconds: float = 300) -> None:
+def measure(*, uploads: int, samples: int) -> ABMemory:
+    """One production gunicorn worker serving from the MLflow server: its RSS after start-up, with the champion alone,
+    during an A/B experiment (both models loaded), after it stopped and after a staff request that reads MLflow.
+    Sets this process's environment to the stack's (its database, its MLflow server)."""
     import requests
 
-    started = time.monotonic()
-    while time.monotonic() - started < deadline_seconds:
-        try:
-            if requests.get(f"{base}/readyz", timeout=deadline_seconds).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the web worker did not become ready")
+    sys.path.insert(0, str(ROOT))
+    from tests.support.stack import ProductionStack
 
-
-def measure(*, uploads: int, samples: int) -> ABMemory:
-    """One gunicorn worker on a throwaway folder: its RSS after start-up, with the champion alone, during an A/B
-    experiment (both models loaded) and after it stopped. Sets this process's environment to the worker's."""
     with tempfile.TemporaryDirectory(prefix="ab-memory-") as folder:
         workdir = Path(folder)
-        port = free_port()
-        env = environment(workdir, port)
-        os.environ.update(env)
-        prepare(workdir)
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "nutrilearn.wsgi"], cwd=ROOT, env=env)
+        (workdir / "stack").mkdir()
+        stack = ProductionStack(
+            workdir / "stack", gunicorn_workers=1, celery_workers=1,
+            extra_env={"NUTRILEARN_PREDICT_RATE": "10000/minute", "LOG_LEVEL": "WARNING", "GUNICORN_TIMEOUT": "300"},
+        )  # fmt: skip
         try:
-            wait_ready(base)  # /readyz loads the champion
-            phases = {"after /readyz (champion loaded)": [worker_rss(server.pid)]}
+            stack.start()  # /readyz has loaded the champion
+            os.environ.update(stack.env)
+            import django
+
+            django.setup()
+            master = stack.processes[0].popen.pid
+            phases, libraries = {STARTED: [worker_rss(master)]}, {STARTED: worker_libraries(master)}
+            register_challenger(workdir)
             data = photo()
-            phases[CHAMPION_ONLY] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
+            phases[CHAMPION_ONLY] = phase_rss(stack.url, data, master, uploads=uploads, samples=samples)
+            libraries[CHAMPION_ONLY] = worker_libraries(master)
 
             from mlops.experiments.services import experiment_create, experiment_start, experiment_stop
             from predictions.models import Prediction
 
             experiment = experiment_create(champion_version="1", challenger_version="2", challenger_share=0.5)
             experiment_start(experiment_id=experiment.pk)
-            phases[TWO_MODELS] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
+            phases[TWO_MODELS] = phase_rss(stack.url, data, master, uploads=uploads, samples=samples)
+            libraries[TWO_MODELS] = worker_libraries(master)
             arms = sorted(set(Prediction.objects.filter(ab_experiment=experiment).values_list("ab_arm", "model_version")))
             experiment_stop(experiment_id=experiment.pk)
-            phases["after the experiment stopped"] = phase_rss(base, data, server.pid, uploads=uploads, samples=samples)
+            phases[STOPPED] = phase_rss(stack.url, data, master, uploads=uploads, samples=samples)
+            libraries[STOPPED] = worker_libraries(master)
+
+            token = stack.staff_token()
+            response = requests.get(f"{stack.url}/api/v1/mlops/experiments", headers={"Authorization": f"Token {token}"}, timeout=120)
+            response.raise_for_status()
+            gc.collect()
+            phases[OPS_REQUEST] = [worker_rss(master)]
+            libraries[OPS_REQUEST] = worker_libraries(master)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
-    return ABMemory(phases=phases, arms=arms)
+            stack.stop()
+    return ABMemory(phases=phases, libraries=libraries, arms=arms)
 
 
 def main() -> None:
@@ -198,7 +180,7 @@ def main() -> None:
         middle = statistics.median(readings)
         print(
             f"{label:42s} RSS median {middle / MB:7.1f} MB (min {min(readings) / MB:7.1f}, max {max(readings) / MB:7.1f}; "
-            f"{(middle - baseline) / MB:+6.1f} MB against the champion alone)"
+            f"{(middle - baseline) / MB:+6.1f} MB against the champion alone); mapped: {', '.join(result.libraries[label]) or 'none'}"
         )
 
 

@@ -4,14 +4,20 @@ One colour scheme everywhere: the confidence bands (good > 90 %, acceptable 80-9
 < 80 %), baseline in grey against recent in the accent colour, and verdict colours. Axes
 carry their units; days and times are drawn as dates. A page shows its empty-state
 sentence where a function returns None, never bare axes.
+
+Plotly (~80 MiB with its validators) is imported where a figure is built, so that a web worker that
+only serves predictions, whose URLconf imports the pages, does not load it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 ACCENT = "#2f7d4f"
 BASELINE = "#8a948f"
@@ -27,6 +33,8 @@ def _figure(
     data: list[dict], *, title: str, x_title: str = "", y_title: str = "", height: int = 280, xaxis=None, yaxis=None, **layout
 ) -> go.Figure:
     """One figure from trace dicts, built and validated once (updating a figure step by step costs ~20x more)."""
+    import plotly.graph_objects as go
+
     legend = len(data) > 1
     return go.Figure(
         {

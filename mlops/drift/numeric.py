@@ -1,15 +1,19 @@
-"""Tests of a numeric quantity (confidence, image statistics): Kolmogorov-Smirnov and Wasserstein distance."""
+"""Tests of a numeric quantity (confidence, image statistics): Kolmogorov-Smirnov and Wasserstein distance.
+
+``scipy.stats`` (~70 MiB) is imported where a test computes: a web worker's URLconf imports this package.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .results import DRIFT, NO_DRIFT, DriftTestResult, finite_values, has_enough, insufficient_result
 
 
 def ks_test(baseline, recent, *, alpha: float = 0.05, min_samples: int = 30) -> DriftTestResult:
     """Two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp, two-sided)."""
+    from scipy import stats
+
     b, r = finite_values(baseline), finite_values(recent)
     if not has_enough(b.size, r.size, min_samples):
         return insufficient_result("ks", alpha, b.size, r.size, min_samples)
@@ -31,6 +35,8 @@ def wasserstein_test(baseline, recent, *, threshold: float = 0.1, min_samples: i
     A constant baseline falls back to the pooled standard deviation; when both windows
     hold one and the same constant the distance is 0.
     """
+    from scipy import stats
+
     b, r = finite_values(baseline), finite_values(recent)
     if not has_enough(b.size, r.size, min_samples):
         return insufficient_result("wasserstein", threshold, b.size, r.size, min_samples)

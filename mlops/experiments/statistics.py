@@ -2,7 +2,8 @@
 
 Pure Python and scipy, no Django: counts and arrays in, numbers and a plain-language verdict out.
 Accuracy is the primary metric (feedback: the share of labelled predictions the user confirmed);
-latency is compared on its own, with a rank test because latencies are skewed.
+latency is compared on its own, with a rank test because latencies are skewed. ``scipy.stats`` (~70 MiB)
+is imported where it computes: the upload path imports this module (through the experiment selectors).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from scipy import stats
 
 ALPHA = 0.05
 POWER = 0.8
@@ -25,6 +24,8 @@ def wilson_interval(successes: int, trials: int, *, confidence: float = 0.95) ->
 
     Unlike the Wald interval it stays inside [0, 1] and keeps its coverage near 0 and 1 and for small samples.
     """
+    from scipy import stats
+
     if trials <= 0:
         return None
     if not 0 <= successes <= trials:
@@ -46,6 +47,8 @@ class ProportionTest:
 
 def two_proportion_z_test(successes_a: int, trials_a: int, successes_b: int, trials_b: int) -> ProportionTest | None:
     """Two-sided z-test of equal proportions with the pooled variance; None when an arm has no trials or nothing varies."""
+    from scipy import stats
+
     if trials_a <= 0 or trials_b <= 0:
         return None
     share_a, share_b = successes_a / trials_a, successes_b / trials_b
@@ -66,6 +69,8 @@ class RankTest:
 
 def mann_whitney(values_a: Sequence[float], values_b: Sequence[float]) -> RankTest | None:
     """Two-sided Mann-Whitney U test that neither sample tends to be larger; None when a sample is empty or all values tie."""
+    from scipy import stats
+
     if not len(values_a) or not len(values_b):
         return None
     if len(set(values_a) | set(values_b)) < 2:
@@ -86,6 +91,8 @@ def sample_size_two_proportions(rate_a: float, rate_b: float, *, alpha: float = 
 
     n = (z_{1-alpha/2} sqrt(2 p(1-p)) + z_{power} sqrt(p_a(1-p_a) + p_b(1-p_b)))^2 / (p_a - p_b)^2, p the mean rate.
     """
+    from scipy import stats
+
     if rate_a == rate_b:
         raise ValueError("the two rates must differ to have a sample size")
     if not (0 <= rate_a <= 1 and 0 <= rate_b <= 1):

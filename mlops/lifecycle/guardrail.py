@@ -7,7 +7,8 @@ and the key of the whole set; two evaluations are compared on the images they sh
 "Worse" is defined once, here: the challenger is worse when its accuracy on the shared images is
 below the champion's by more than the tolerance (percentage points) AND McNemar's test rejects equal
 accuracy at the 5 % level. A lower accuracy that the test cannot tell from chance does not block
-a promotion; neither does a significant loss within the tolerance.
+a promotion; neither does a significant loss within the tolerance. ``scipy.stats`` (~70 MiB) is
+imported where the test computes: a web worker's URLconf imports this module (through ``mlops.services``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-from scipy.stats import binom, chi2
 
 SIGNIFICANCE_LEVEL = 0.05
 # Below this many discordant pairs the chi-square approximation is poor; the exact binomial test is used.
@@ -67,6 +66,8 @@ def mcnemar_p_value(champion_only_right: int, challenger_only_right: int) -> tup
     Exact (twice the binomial tail of the smaller count, capped at 1) below EXACT_BELOW_DISCORDANT
     discordant pairs, else chi-square with Edwards' continuity correction; 1.0 without discordant pairs.
     """
+    from scipy.stats import binom, chi2
+
     discordant = champion_only_right + challenger_only_right
     if discordant == 0:
         return 1.0, "exact binomial"

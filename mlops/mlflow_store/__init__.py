@@ -6,15 +6,19 @@
 * ``registry``: registered versions of the food classifier, aliases, artefacts.
 * ``errors``: the one translation of MLflow's errors into ``MlflowUnavailable`` (retry
   later; HTTP 503) and ``MlflowRejected`` (do not retry; HTTP 4xx).
+* ``rest``: the registry reads of a web worker over an MLflow server's REST API.
 
 Callers write ``from mlops import mlflow_store`` and use the names below, or
 ``from mlops.mlflow_store import registry``.
 
-MLflow is imported at module level in these modules, and the package is imported by the
-app's ``ready()``: MLflow's package does not survive two threads importing it for the first
-time at once (one of them sees a partially initialised ``mlflow.tracking``, and every later
-import in the process fails), so it must never be imported lazily from request or watcher
-threads.
+Importing this package does not import MLflow (about 200 MiB: pandas, pyarrow, scipy, SQLAlchemy,
+FastAPI...). MLflow's package does not survive two threads importing it for the first time at once
+(one of them sees a partially initialised ``mlflow.tracking``, and every later import in the process
+fails), and the first use may come from request or watcher threads: every module here reaches MLflow
+through ``client.mlflow_module()``, which imports it once under a process-wide lock; no other app module
+imports ``mlflow``. A web worker that serves predictions from an MLflow server (http or
+https tracking URI) never loads it: ``registry`` resolves aliases, reads versions and downloads
+artefacts through ``rest`` there.
 """
 
 from . import registry

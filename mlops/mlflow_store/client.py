@@ -1,4 +1,4 @@
-"""The process's MlflowClient and the project's experiment.
+"""The process's MlflowClient, the project's experiment, and the one import of MLflow.
 
 Explicit run ids everywhere; never the fluent ``mlflow.start_run()`` API with its
 thread-local active run.
@@ -11,14 +11,44 @@ import logging
 import os
 import threading
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from .errors import MlflowRejected, MlflowUnavailable, mlflow_errors
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 logger = logging.getLogger(__name__)
+
+# MLflow's package does not survive two threads importing it for the first time at once (one sees a
+# partially initialised ``mlflow.tracking`` and every later import in the process fails), and a web
+# worker imports it from request or watcher threads: every module of this package reaches MLflow
+# through ``mlflow_module`` only.
+_import_lock = threading.Lock()
+_mlflow: ModuleType | None = None
+
+
+def mlflow_module() -> ModuleType:
+    """The ``mlflow`` package with the submodules this package uses, imported once per process under a lock.
+
+    About 200 MiB of a process's memory: a web worker that serves predictions from an MLflow
+    server never calls this (``registry`` talks REST there); ops pages, the mirror and training do.
+    """
+    global _mlflow
+    if _mlflow is None:
+        with _import_lock:
+            if _mlflow is None:
+                import mlflow
+                import mlflow.artifacts
+                import mlflow.entities
+                import mlflow.exceptions
+                import mlflow.tracking
+
+                _mlflow = mlflow
+    return _mlflow
 
 
 def configure_client_timeouts() -> None:
@@ -54,7 +84,8 @@ def get_client() -> MlflowClient:
 def _client() -> MlflowClient:
     configure_client_timeouts()
     _ensure_local_store()
-    return MlflowClient(tracking_uri=settings.MLFLOW_TRACKING_URI, registry_uri=settings.MLFLOW_TRACKING_URI)
+    mlflow = mlflow_module()
+    return mlflow.tracking.MlflowClient(tracking_uri=settings.MLFLOW_TRACKING_URI, registry_uri=settings.MLFLOW_TRACKING_URI)
 
 
 def experiment_id() -> str:
@@ -76,7 +107,7 @@ def experiment_ensure() -> str:
         return experiment.experiment_id
     try:
         return client.create_experiment(name, artifact_location=settings.MLFLOW_ARTIFACT_ROOT)
-    except MlflowException:
+    except mlflow_module().exceptions.MlflowException:
         # Another process created it between our read and our write.
         experiment = client.get_experiment_by_name(name)
         if experiment is None:

@@ -9,16 +9,19 @@ Two outcomes matter to callers, and they mean the same everywhere:
   or deleted run, no such version, already exists, no permission). Sending it again will not
   help: tasks do not retry it, the API answers 4xx (``MlflowNotFound`` 404, ``MlflowConflict``
   409, any other refusal 400).
+
+This module does not import MLflow (nor SQLAlchemy): a web worker that only serves predictions
+never loads them (``client.mlflow_module``), and an MLflow or SQLAlchemy error can only be
+raised once their package is loaded, so they are recognised through ``sys.modules``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
-import sqlalchemy.exc
-from mlflow.exceptions import MlflowException
 
 
 class MlflowUnavailable(Exception):
@@ -45,19 +48,31 @@ _NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_
 _CONFLICT_CODES = frozenset({"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS", "RESOURCE_CONFLICT"})
 
 
-def translate(exc: MlflowException, action: str) -> MlflowUnavailable | MlflowRejected:
-    """The named error for an MlflowException raised while doing ``action``."""
-    message = f"{action}: {exc.error_code}: {exc.message}"[:2000]
-    code = exc.error_code
+def error_for(*, code: str, http_status: int, message: str, action: str) -> MlflowUnavailable | MlflowRejected:
+    """The named error for MLflow's answer ``code`` (its ``error_code``) with ``http_status`` to ``action``.
+
+    The same for the MLflow client's exceptions and for the REST answers of ``rest``.
+    """
+    text = f"{action}: {code}: {message}"[:2000]
     if code in _NOT_FOUND_CODES:
-        return MlflowNotFound(message)
+        return MlflowNotFound(text)
     if code in _CONFLICT_CODES:
-        return MlflowConflict(message)
+        return MlflowConflict(text)
     if code in _REFUSED_SERVER_CODES:
-        return MlflowRejected(message)
-    if 400 <= exc.get_http_status_code() < 500 and code not in _RETRY_LATER_CODES:
-        return MlflowRejected(message)
-    return MlflowUnavailable(message)
+        return MlflowRejected(text)
+    if 400 <= http_status < 500 and code not in _RETRY_LATER_CODES:
+        return MlflowRejected(text)
+    return MlflowUnavailable(text)
+
+
+def translate(exc, action: str) -> MlflowUnavailable | MlflowRejected:
+    """The named error for an ``mlflow.exceptions.MlflowException`` raised while doing ``action``."""
+    return error_for(code=exc.error_code, http_status=exc.get_http_status_code(), message=exc.message, action=action)
+
+
+def _loaded_class(module: str, name: str) -> type | None:
+    """``module.name`` when that module is loaded already, else None (then nothing can raise it)."""
+    return getattr(sys.modules.get(module), name, None)
 
 
 @contextmanager
@@ -65,7 +80,13 @@ def mlflow_errors(action: str) -> Iterator[None]:
     """Raise MLflow's, its HTTP transport's and its store's errors as MlflowUnavailable / MlflowRejected."""
     try:
         yield
-    except MlflowException as exc:
-        raise translate(exc, action) from exc
-    except (requests.RequestException, sqlalchemy.exc.SQLAlchemyError, OSError) as exc:
-        raise MlflowUnavailable(f"{action}: {exc}"[:2000]) from exc
+    except (MlflowUnavailable, MlflowRejected):
+        raise
+    except Exception as exc:
+        mlflow_exception = _loaded_class("mlflow.exceptions", "MlflowException")
+        if mlflow_exception is not None and isinstance(exc, mlflow_exception):
+            raise translate(exc, action) from exc
+        store_error = _loaded_class("sqlalchemy.exc", "SQLAlchemyError")
+        if isinstance(exc, (requests.RequestException, OSError)) or (store_error is not None and isinstance(exc, store_error)):
+            raise MlflowUnavailable(f"{action}: {exc}"[:2000]) from exc
+        raise

@@ -5,6 +5,11 @@ safetensors or a torch file) and ``manifest.json`` (``predictions.inference.Mani
 the version carries the weights' sha256 as tag ``sha256``. Downloads are cached under
 ``NUTRILEARN_MODEL_CACHE_DIR/<sha256>/`` and checked against that digest before any
 weights are read. Errors are translated once, by ``errors.mlflow_errors``.
+
+What a web worker calls (``alias_resolve``, ``version_get``, ``artefact_fetch``, ``classifier_load``)
+goes through ``rest`` when the tracking URI is an MLflow server, so that serving predictions never
+loads MLflow's client; everything else, and every call on an embedded store (``sqlite:``, a folder),
+uses the client (``client.mlflow_module``).
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-import mlflow.artifacts
 from django.conf import settings
-from mlflow.exceptions import MlflowException
 from safetensors.torch import save_file
 
 from predictions.inference import FoodClassifier, Manifest, WeightsCorrupt, WeightsMissing, sha256_file
 
-from .client import experiment_id, get_client
-from .errors import MlflowNotFound, mlflow_errors
+from .client import configure_client_timeouts, experiment_id, get_client, mlflow_module
+from .errors import MlflowNotFound, MlflowRejected, mlflow_errors
+from .rest import api_get, artifacts_download, serves
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +108,30 @@ def _ref(model_version) -> VersionRef:
     )
 
 
+def _ref_from_json(model_version: dict) -> VersionRef:
+    """A VersionRef from the ``model_version`` object of MLflow's REST API (fields at their default are left out)."""
+    tags = {tag["key"]: tag.get("value", "") for tag in model_version.get("tags", ())}
+    created = int(model_version.get("creation_timestamp") or 0)
+    return VersionRef(
+        name=model_version["name"],
+        version=str(model_version["version"]),
+        sha256=tags.get("sha256", ""),
+        source=model_version.get("source", ""),
+        run_id=model_version.get("run_id") or "",
+        aliases=tuple(model_version.get("aliases") or ()),
+        tags=tags,
+        created_at=datetime.fromtimestamp(created / 1000, tz=UTC) if created else None,
+    )
+
+
+def _over_rest() -> bool:
+    return serves(settings.MLFLOW_TRACKING_URI)
+
+
 def registered_model_ensure() -> None:
     """Create the registered model if missing; safe when two processes do it at once."""
     client = get_client()
+    MlflowException = mlflow_module().exceptions.MlflowException
     with mlflow_errors("create registered model"):
         try:
             client.get_registered_model(model_name())
@@ -131,15 +157,41 @@ def aliases_get() -> dict[str, str]:
 
 def alias_resolve(alias: str) -> VersionRef:
     """The version an alias points to; MlflowNotFound when the alias is not set."""
+    if _over_rest():
+        return _alias_resolve_rest(alias)
     version = aliases_get().get(alias)
     if version is None:
         raise MlflowNotFound(f"alias {alias!r} of {model_name()} is not set")
     return version_get(version)
 
 
+def _alias_resolve_rest(alias: str) -> VersionRef:
+    uri, name = settings.MLFLOW_TRACKING_URI, model_name()
+    try:
+        answer = api_get(
+            uri, "/api/2.0/mlflow/registered-models/alias", params={"name": name, "alias": alias}, action=f"resolve alias {alias} of {name}"
+        )
+    except MlflowNotFound:
+        raise
+    except MlflowRejected as exc:
+        # The server answers an alias that is not set as INVALID_PARAMETER_VALUE, as it answers a malformed request:
+        # the registered model's aliases tell the two apart (and a missing model raises MlflowNotFound here).
+        registered = api_get(uri, "/api/2.0/mlflow/registered-models/get", params={"name": name}, action=f"read {name}")
+        if alias not in {entry.get("alias") for entry in registered.get("registered_model", {}).get("aliases", ())}:
+            raise MlflowNotFound(f"alias {alias!r} of {name} is not set") from exc
+        raise
+    return _ref_from_json(answer["model_version"])
+
+
 def version_get(version: str | int, *, name: str | None = None) -> VersionRef:
     """A version of the registered model (or of the registered model ``name``); MlflowNotFound when there is none."""
     name = name or model_name()
+    if _over_rest():
+        answer = api_get(
+            settings.MLFLOW_TRACKING_URI, "/api/2.0/mlflow/model-versions/get", params={"name": name, "version": str(version)},
+            action=f"read {name} version {version}",
+        )  # fmt: skip
+        return _ref_from_json(answer["model_version"])
     with mlflow_errors(f"read {name} version {version}"):
         return _ref(get_client().get_model_version(name, str(version)))
 
@@ -223,15 +275,11 @@ def artefact_fetch(ref: VersionRef) -> Path:
     cached = cache_dir() / ref.sha256
     if (cached / MANIFEST_FILE).is_file():
         return cached
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     cache_dir().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=cache_dir()))
     try:
         with mlflow_errors(f"download version {ref.version}"):
-            downloaded = mlflow.artifacts.download_artifacts(
-                artifact_uri=ref.source, dst_path=str(staging), tracking_uri=settings.MLFLOW_TRACKING_URI
-            )
-        local = Path(downloaded)
+            local = _artefact_download(ref.source, staging)
         manifest, weights = artefact_read(local)
         if manifest.weights_sha256 != ref.sha256:
             raise WeightsCorrupt(
@@ -250,6 +298,26 @@ def artefact_fetch(ref: VersionRef) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return cached
+
+
+def _artefact_download(source: str, staging: Path) -> Path:
+    """Download the artefact folder at ``source`` into ``staging``; returns its local path.
+
+    Talking to an MLflow server, a folder on this machine (a path or ``file:`` URI, e.g. the server's shared
+    artefact folder) is copied and an ``mlflow-artifacts:`` one comes through the server's artifact proxy,
+    without MLflow's client; any other location (object storage, ``models:/``...) and an embedded store use the client.
+    """
+    location = urlsplit(source)
+    if _over_rest() and location.scheme in ("", "file"):
+        folder = Path(unquote(location.path) if location.scheme else source)
+        shutil.copytree(folder, staging / folder.name)
+        return staging / folder.name
+    if _over_rest() and location.scheme == "mlflow-artifacts":
+        return artifacts_download(source, tracking_uri=settings.MLFLOW_TRACKING_URI, into=staging)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow = mlflow_module()
+    configure_client_timeouts()
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(staging), tracking_uri=settings.MLFLOW_TRACKING_URI))
 
 
 def _classifier_from(folder: Path, ref: VersionRef) -> FoodClassifier:

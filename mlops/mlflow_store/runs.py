@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from mlflow.entities import Metric, Param
-from mlflow.exceptions import MlflowException
-
-from .client import experiment_id, get_client
+from .client import experiment_id, get_client, mlflow_module
 from .errors import mlflow_errors
 
 MAX_METRICS_PER_REQUEST = 1000  # MLflow's limit for one log_batch request
@@ -51,7 +48,7 @@ def run_lifecycle_stage(run_id: str) -> str | None:
     with mlflow_errors(f"read run {run_id}"):
         try:
             run = get_client().get_run(run_id)
-        except MlflowException as exc:
+        except mlflow_module().exceptions.MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
@@ -71,6 +68,7 @@ def metrics_log_batch(*, run_id: str, points: Sequence[MetricPoint]) -> int:
     sending the same points again is harmless.
     """
     client = get_client()
+    Metric = mlflow_module().entities.Metric
     requests_made = 0
     for start in range(0, len(points), MAX_METRICS_PER_REQUEST):
         chunk = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points[start : start + MAX_METRICS_PER_REQUEST]]
@@ -140,6 +138,7 @@ def drift_run_log(
 ) -> str:
     """Log one stored drift report as a finished run (run_type=drift): params, metrics, and the report as drift_report.json."""
     timestamp_ms = int(recent_end.timestamp() * 1000)
+    entities = mlflow_module().entities
     with mlflow_errors(f"log drift report {report_id}"):
         client = get_client()
         run = client.create_run(
@@ -150,8 +149,8 @@ def drift_run_log(
         run_id = run.info.run_id
         client.log_batch(
             run_id,
-            metrics=[Metric(key, float(value), timestamp_ms, 0) for key, value in sorted(metrics.items())],
-            params=[Param(key, str(value)) for key, value in sorted(params.items())],
+            metrics=[entities.Metric(key, float(value), timestamp_ms, 0) for key, value in sorted(metrics.items())],
+            params=[entities.Param(key, str(value)) for key, value in sorted(params.items())],
             synchronous=True,
         )
         client.log_dict(run_id, report, "drift_report.json")

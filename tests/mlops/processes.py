@@ -132,12 +132,17 @@ class CeleryWorker(Process):
 
 
 class MlflowServer(Process):
-    def __init__(self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None):
+    def __init__(
+        self, tmp: Path, *, backend_uri: str, artifacts_uri: str, port: int | None = None, artifacts_destination: Path | None = None
+    ):
+        """``artifacts_destination``: the folder behind the server's artifact proxy (``artifacts_uri`` ``mlflow-artifacts:/``)."""
         self.port = port or unused_port()
         command = [
             str(BIN / "mlflow"), "server", "--backend-store-uri", backend_uri, "--default-artifact-root", artifacts_uri,
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]
+        if artifacts_destination is not None:
+            command += ["--artifacts-destination", str(artifacts_destination)]
         # MLflow's job executors are a pool of extra processes the tests never use; they slow the start.
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
         super().__init__("mlflow", command, log=tmp / f"mlflow-{self.port}.log", env=env)

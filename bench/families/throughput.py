@@ -128,9 +128,9 @@ def run(*, quick: bool) -> list[Figure]:
 
 def cpu_note(bare_cpu: list[float], upload_cpu: list[dict[str, float]]) -> str:
     """Median CPU per upload by group against per bare forward pass, and the ratio that CPU time alone allows."""
-    groups = sorted({group for reading in upload_cpu for group in reading}, key=lambda group: -statistics.median(
-        [reading.get(group, 0.0) for reading in upload_cpu]))  # fmt: skip
-    per_group = {group: statistics.median([reading.get(group, 0.0) for reading in upload_cpu]) for group in groups}
+    groups = {group for reading in upload_cpu for group in reading}
+    medians = {group: statistics.median([reading.get(group, 0.0) for reading in upload_cpu]) for group in groups}
+    per_group = dict(sorted(medians.items(), key=lambda item: -item[1]))
     forward, total = statistics.median(bare_cpu), statistics.median([sum(reading.values()) for reading in upload_cpu])
     parts = ", ".join(f"{group} {1000 * value:.1f}" for group, value in per_group.items())
     return (

@@ -53,6 +53,7 @@ def test_a_web_worker_imports_no_module_that_only_training_needs(tmp_path):
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # an MLflow server and a fresh interpreter on SQLite: the PostgreSQL pass would repeat it unchanged
 def test_a_web_worker_serving_an_upload_from_an_mlflow_server_imports_neither_mlflow_nor_plotly(tmp_path, mlflow_sqlite_uri):
     server = MlflowServer(tmp_path, backend_uri=mlflow_sqlite_uri, artifacts_uri=(tmp_path / "artifacts").as_uri()).start(timeout=180)
     try:

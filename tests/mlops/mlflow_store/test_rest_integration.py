@@ -16,7 +16,8 @@ from tests.mlops.processes import MlflowServer
 from tests.support.mlflow import mlflow_store_at
 from tests.support.registry import register_variant
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+# slow: six MLflow servers on SQLite stores; the app's database plays no part, so the PostgreSQL pass skips them.
+pytestmark = [pytest.mark.django_db, pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(params=["file", "mlflow-artifacts"])

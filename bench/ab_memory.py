@@ -21,7 +21,6 @@ Needs the PostgreSQL server the stack uses (``NUTRILEARN_STACK_PG_URL``, default
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import os
 import statistics
@@ -31,6 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if not __package__:  # run as a file (python bench/ab_memory.py): the project root is not on the path yet
+    sys.path.insert(0, str(ROOT))
+
+from bench.resident_memory import rss_mib  # noqa: E402
+
 MB = 1024 * 1024
 STARTED = "after /readyz (champion loaded)"
 CHAMPION_ONLY = "champion only"
@@ -88,10 +92,7 @@ def the_worker(master: int) -> int:
 
 def worker_rss(master: int) -> int:
     """The one gunicorn worker's resident set size in bytes, from /proc (Linux)."""
-    for line in Path(f"/proc/{the_worker(master)}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise SystemExit("no VmRSS line in the worker's /proc status")
+    return round(rss_mib(the_worker(master)) * MB)
 
 
 def worker_libraries(master: int) -> list[str]:
@@ -105,7 +106,6 @@ def phase_rss(base: str, data: bytes, master: int, *, uploads: int, samples: int
     readings = []
     for _ in range(samples):
         upload(base, data, max(1, uploads // samples))
-        gc.collect()
         readings.append(worker_rss(master))
     return readings
 
@@ -162,7 +162,6 @@ def measure(*, uploads: int, samples: int) -> ABMemory:
             token = stack.staff_token()
             response = requests.get(f"{stack.url}/api/v1/mlops/experiments", headers={"Authorization": f"Token {token}"}, timeout=120)
             response.raise_for_status()
-            gc.collect()
             phases[OPS_REQUEST] = [worker_rss(master)]
             libraries[OPS_REQUEST] = worker_libraries(master)
         finally:

@@ -1,31 +1,26 @@
-"""Resident memory (RSS) of one process in two shapes, each measured in a fresh interpreter:
-
-- ``bare``: ``import torch`` and one EfficientNet-Lite0 with the bundled weights, one forward pass;
-- ``web``: a web worker, i.e. Django's WSGI application with the URLconf loaded, the served model loaded, one upload
-  answered through the test client. As in production, the worker does not migrate and does not make the photo: a
-  process before it (``prepare``) migrates the throwaway folder, loads the catalogue and writes the 1024x768 JPEG.
+"""Resident memory (RSS) of a process, and the memory family's baseline measured in a fresh interpreter:
+``import torch`` and one EfficientNet-Lite0 with the bundled weights, one forward pass.
 
     .venv/bin/python -m bench.resident_memory bare            # prints the RSS in MiB
-    .venv/bin/python -m bench.resident_memory prepare FOLDER
-    .venv/bin/python -m bench.resident_memory web FOLDER      # prints the RSS in MiB
+
+The web worker it is compared with is a production gunicorn worker (``bench/ab_memory.py``).
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def rss_mib() -> float:
-    """This process's resident set size from /proc (Linux), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mib(pid: int | str = "self") -> float:
+    """The resident set size of process ``pid`` (default: this one) from /proc (Linux), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS line in /proc/self/status: resident memory is measured on Linux only")
+    raise RuntimeError(f"no VmRSS line in /proc/{pid}/status: resident memory is measured on Linux only")
 
 
 def bare_model() -> float:
@@ -41,41 +36,11 @@ def bare_model() -> float:
     return rss_mib()
 
 
-PHOTO = "meal-1024x768.jpg"
-
-
-def prepare(folder: Path) -> None:
-    """What a deployment does before its web workers start: migrate, load the food catalogue; and the upload's photo."""
-    from bench.django_setup import configure_django
-    from bench.predict_latency import build_jpegs
-
-    configure_django(folder)
-    from predictions.services import food_catalogue_load
-
-    food_catalogue_load()
-    (folder / PHOTO).write_bytes(build_jpegs()["1024x768"])
-
-
-def web_worker(folder: Path) -> float:
-    from bench.django_setup import configure_django
-    from bench.predict_latency import post_photo
-
-    configure_django(folder, migrate=False)
-    from django.test import Client
-
-    import nutrilearn.wsgi  # noqa: F401 - what a gunicorn worker imports: the application and every view module
-
-    post_photo(Client(), (folder / PHOTO).read_bytes())
-    return rss_mib()
-
-
 def measure(shape: str) -> float:
-    """RSS in MiB of a fresh interpreter brought into ``shape`` (``web``: on a folder prepared by another process)."""
-    if shape == "bare":
-        return float(run_module("bare").splitlines()[-1])
-    with tempfile.TemporaryDirectory(prefix="nutrilearn-bench-memory-") as tmp:
-        run_module("prepare", tmp)
-        return float(run_module("web", tmp).splitlines()[-1])
+    """RSS in MiB of a fresh interpreter brought into ``shape`` (``bare``)."""
+    if shape != "bare":
+        raise ValueError(f"unknown shape {shape!r}: the web worker is measured by bench/ab_memory.py")
+    return float(run_module("bare").splitlines()[-1])
 
 
 def run_module(*args: str) -> str:
@@ -87,9 +52,5 @@ if __name__ == "__main__":
     match sys.argv[1:]:
         case ["bare"]:
             print(f"{bare_model():.1f}")
-        case ["prepare", folder]:
-            prepare(Path(folder))
-        case ["web", folder]:
-            print(f"{web_worker(Path(folder)):.1f}")
         case _:
             raise SystemExit(__doc__)

@@ -63,9 +63,8 @@ def test_a_web_worker_serving_an_upload_from_an_mlflow_server_imports_neither_ml
         )  # fmt: skip
         # What a deployment does before its web workers start: migrate, and register the champion (bootstrap).
         for command in (["migrate", "--noinput"], ["bootstrap"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
-            )
+            done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, f"manage.py {' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
         photo = tmp_path / "meal.jpg"
         photo.write_bytes(png_to_jpeg((SKIMAGE_DATA / "coffee.png").read_bytes()))
 

@@ -67,13 +67,21 @@ class JobRecord:
         self.keep = False
 
 
+def job_run_start(name: Job, *, details: dict | None = None) -> JobRun:
+    """The "running" row of a new run of job ``name``; ``job_recorded(run=...)`` then records its end.
+
+    Started apart from ``job_recorded`` when it must commit in one transaction with what the run claims."""
+    return JobRun.objects.create(name=name, details=details or {})
+
+
 @contextmanager
-def job_recorded(name: Job, *, details: dict | None = None) -> Iterator[JobRecord]:
+def job_recorded(name: Job, *, details: dict | None = None, run: JobRun | None = None) -> Iterator[JobRecord]:
     """Record the block as one run of job ``name``; an exception marks the run failed (type, message, traceback) and is raised again.
 
     An error the job set on the record before raising (``record.error``) replaces the exception's own message.
+    ``run``: a row already started by ``job_run_start`` (``details`` then come from it).
     """
-    run = JobRun.objects.create(name=name, details=details or {})
+    run = run or job_run_start(name, details=details)
     record = JobRecord(run=run, details=dict(run.details))
     started = time.perf_counter()
     try:

@@ -34,7 +34,7 @@ from nutrilearn.celery import app as celery_app
 from predictions.models import Prediction
 
 from . import mlflow_store
-from .jobs import Job, job_failure_record, job_recorded, job_runs_abandoned_fail
+from .jobs import Job, job_failure_record, job_recorded, job_run_start, job_runs_abandoned_fail
 from .mlflow_store import MetricPoint, MlflowRejected, MlflowUnavailable
 from .models import MirrorSchedule, ServingRun
 from .percentiles import latency_percentile
@@ -243,12 +243,16 @@ def predictions_mirror_batch(*, limit: int | None = None, now: datetime | None =
     later. A batch MLflow refuses is recorded as failed and its rows count an attempt; it is not raised.
     """
     now = now or timezone.now()
-    batch = predictions_claim(limit=limit or settings.NUTRILEARN_MIRROR_BATCH_SIZE, now=now)
-    if not batch:
-        return None
-    ids = [prediction.id for prediction in batch]
+    # The claim and its "running" record commit together: a worker that dies after the claim always
+    # leaves a run that the sweeper marks lost (abandoned_jobs_fail), never rows claimed by no run.
+    with transaction.atomic():
+        batch = predictions_claim(limit=limit or settings.NUTRILEARN_MIRROR_BATCH_SIZE, now=now)
+        if not batch:
+            return None
+        ids = [prediction.id for prediction in batch]
+        run = job_run_start(Job.MIRROR_BATCH, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)})
     outcome = BatchOutcome(claimed=len(batch))
-    with job_recorded(Job.MIRROR_BATCH, details={"first_id": ids[0], "last_id": ids[-1], "claimed": len(ids)}) as record:
+    with job_recorded(Job.MIRROR_BATCH, run=run) as record:
         try:
             _batch_mirror(batch, outcome)
         except MlflowRejected as exc:
@@ -481,7 +485,7 @@ def mirror_schedule_clear() -> None:
     MirrorSchedule.objects.filter(pk=1).update(published_at=None)
 
 
-def mirror_enqueue(*, countdown: float | None = None) -> bool:
+def mirror_enqueue(*, countdown: float | None = None, skip_while_broken: bool = True) -> bool:
     """Ask a worker to mirror pending predictions, unless a mirror task is already waiting; never raises for broker trouble.
 
     Returns whether a message was handed to the broker. At most one mirror task waits in the
@@ -491,13 +495,17 @@ def mirror_enqueue(*, countdown: float | None = None) -> bool:
     on the cores the uploads need; a backlog is sent for with no countdown. After a
     broker error nothing is published for ``NUTRILEARN_ENQUEUE_BACKOFF_SECONDS``: a broker that
     accepts connections but never answers would otherwise hold every upload for the socket
-    timeout. What is not published is found by the sweeper.
+    timeout. What is not published is found by the sweeper, which passes ``skip_while_broken=False``:
+    a background task may wait on the broker, so it tries on every sweep, and its success lets this
+    process publish again at once.
     """
-    if enqueue_breaker.is_open() or not mirror_schedule_claim():
+    if (skip_while_broken and enqueue_breaker.is_open()) or not mirror_schedule_claim():
         return False
     try:
         delay = settings.NUTRILEARN_MIRROR_COLLECT_SECONDS if countdown is None else countdown
         celery_app.send_task(MIRROR_TASK, retry=False, countdown=delay or None)
+        if not skip_while_broken:
+            enqueue_breaker.reset()
     except broker_errors() as exc:
         mirror_schedule_clear()
         backoff = settings.NUTRILEARN_ENQUEUE_BACKOFF_SECONDS

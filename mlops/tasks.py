@@ -43,7 +43,8 @@ def mirror_pending_predictions() -> dict:
 def mirror_sweep() -> bool:
     """Re-enqueue mirroring when predictions wait past the grace period (Redis may have lost their task).
 
-    Publishes only when no mirror task is waiting, or the waiting one is older than its expiry. Also marks
+    Publishes only when no mirror task is waiting, or the waiting one is older than its expiry; tries even
+    while this process's uploads skip publishing after a broker error (a broker back is used at once). Also marks
     batches of lost workers as failed and prunes old successful job records (of every job).
     """
     abandoned = mirror.abandoned_jobs_fail()
@@ -52,7 +53,7 @@ def mirror_sweep() -> bool:
     jobs.job_runs_prune()
     if not mirror.mirror_due():
         return False
-    return mirror.mirror_enqueue(countdown=0)
+    return mirror.mirror_enqueue(countdown=0, skip_while_broken=False)
 
 
 # Routed to the "mlflow" queue like the mirror: it logs a drift run.

@@ -81,3 +81,13 @@ def test_job_retention_still_honours_its_earlier_variable_name_and_the_new_name_
 def test_a_misspelt_model_source_does_not_stop_the_import_of_settings():
     # It fails the system check nutrilearn.E004 instead (tests/test_checks.py), with a hint.
     assert setting_value("NUTRILEARN_MODEL_SOURCE", NUTRILEARN_MODEL_SOURCE="registy") == "registy"
+
+
+def test_migrate_creates_the_embedded_database_in_a_fresh_var_folder_even_without_system_checks(tmp_path):
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "NUTRILEARN_", "MLFLOW_"))}
+    clean.update(DJANGO_SETTINGS_MODULE="nutrilearn.settings", DJANGO_DEBUG="1", NUTRILEARN_VAR_DIR=str(tmp_path / "fresh" / "var"))
+    command = [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks"]
+    result = subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh" / "var" / "db.sqlite3").stat().st_size > 0

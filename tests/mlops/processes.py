@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tests.support.network import unused_port
@@ -24,12 +24,15 @@ BIN = Path(sys.executable).parent
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float = 0.05, what: str = "condition") -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+def wait_for(
+    condition: Callable[[], bool], *, timeout: float, interval: float = 0.05, what: str = "condition", logs: Sequence[Process] = ()
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds, with the end of the ``logs`` processes' output."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+            tails = "".join(f"\n--- {process.name} (last lines)\n{process.output()[-4000:]}" for process in logs)
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{tails}")
         time.sleep(interval)
 
 

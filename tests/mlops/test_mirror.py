@@ -298,6 +298,21 @@ def test_a_worker_lost_mid_batch_leaves_a_job_marked_failed_by_the_sweeper(setti
 
 
 @pytest.mark.django_db
+def test_a_batch_is_claimed_only_together_with_its_running_record(monkeypatch):
+    predictions_make(3, mirrored=False)
+
+    def record_lost(*args, **kwargs):
+        raise RuntimeError("the worker died between the claim and its record")
+
+    monkeypatch.setattr(mirror, "job_run_start", record_lost)
+    with pytest.raises(RuntimeError):
+        mirror.predictions_mirror_batch()
+
+    assert Prediction.objects.filter(mirror_claimed_at__isnull=False).count() == 0
+    assert JobRun.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_an_upload_with_the_broker_down_succeeds_and_leaves_the_prediction_to_the_sweeper(
     client, catalogue, coffee_png, django_capture_on_commit_callbacks
 ):
@@ -409,6 +424,20 @@ def test_the_sweeper_publishes_nothing_while_a_mirror_task_is_waiting(settings):
     once_started = tasks.mirror_sweep.apply().get()
 
     assert (while_waiting, once_started) == (False, True)
+
+
+@pytest.mark.django_db
+def test_the_sweeper_publishes_while_uploads_skip_publishing_after_a_broker_error_and_lets_them_publish_again(settings):
+    settings.NUTRILEARN_MIRROR_GRACE_SECONDS = 0
+    predictions_make(1, at=timezone.now() - timedelta(seconds=5), mirrored=False)
+    mirror.enqueue_breaker.open(seconds=30)  # an upload's publish failed a moment ago; the broker is back since
+    upload_published = mirror.mirror_enqueue()
+
+    swept = tasks.mirror_sweep.apply().get()
+
+    assert (upload_published, swept) == (False, True)
+    assert mirror.enqueue_breaker.is_open() is False
+    assert MirrorSchedule.objects.get().published_at is not None
 
 
 @pytest.mark.django_db

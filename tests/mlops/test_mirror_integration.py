@@ -6,6 +6,7 @@ sweeper as embedded beat, every second; fixtures in conftest.py), so it can stop
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mlflow.tracking import MlflowClient
 
 from mlops import mirror
+from mlops.jobs import Job
 from mlops.models import JobRun, ServingRun
 from nutrilearn.celery import broker_folders_ensure
 from predictions.models import Prediction
@@ -70,16 +72,27 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(transactional_db
 
     assert mirror.mirror_enqueue() is True
 
-    def batch_in_flight() -> bool:
+    def frozen_mid_batch() -> bool:
+        """Stop the worker (SIGSTOP) and keep it stopped if it is mid-batch: the state checked is the state it is killed in."""
+        worker.signal(signal.SIGSTOP)
         pending = Prediction.objects.filter(mirrored_at__isnull=True)
-        return Prediction.objects.filter(mirrored_at__isnull=False).exists() and pending.filter(mirror_claimed_at__isnull=False).exists()
+        if (
+            Prediction.objects.filter(mirrored_at__isnull=False).exists()
+            and pending.filter(mirror_claimed_at__isnull=False).exists()
+            and JobRun.objects.filter(name=Job.MIRROR_BATCH, status="running").exists()
+        ):
+            return True
+        worker.signal(signal.SIGCONT)
+        return False
 
-    wait_for(batch_in_flight, timeout=60, interval=0.01, what="a batch in flight")
+    wait_for(frozen_mid_batch, timeout=60, interval=0.01, what="a batch in flight")
     worker.kill()
     mirrored_before_restart = Prediction.objects.filter(mirrored_at__isnull=False).count()
     workers.append(start_worker(tmp_path, broker, mlflow_sqlite_uri, NUTRILEARN_MIRROR_BATCH_SIZE="100"))
-    wait_for(all_mirrored, timeout=90, what="3,000 predictions mirrored after the restart")
-    wait_for(lambda: not JobRun.objects.filter(status="running").exists(), timeout=30, what="the lost batch marked failed")
+    wait_for(all_mirrored, timeout=90, what="3,000 predictions mirrored after the restart", logs=workers[-1:])
+    wait_for(
+        lambda: not JobRun.objects.filter(status="running").exists(), timeout=30, what="the lost batch marked failed", logs=workers[-1:]
+    )
 
     assert 0 < mirrored_before_restart < 3000
     assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
@@ -103,7 +116,7 @@ def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
     assert Prediction.objects.filter(mirrored_at__isnull=True).count() == 4
 
     broker.start()
-    wait_for(all_mirrored, timeout=90, what="the uploads made while Redis was down mirrored")
+    wait_for(all_mirrored, timeout=90, what="the uploads made while Redis was down mirrored", logs=workers)
 
     assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
     assert len(ok_ids()) == 7

@@ -34,8 +34,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD
-
-from .lite_network import SplitNetwork
+from predictions.lite_network import SplitNetwork
 
 CENTRE, MIRRORED, AUGMENTED = "centre", "mirrored", "augmented"
 PHOTOS_PER_CHUNK = 4  # trunk batches of a few photos: faster per photo on a small CPU than batches of 32

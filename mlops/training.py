@@ -37,11 +37,11 @@ from torch import nn
 from tqdm import tqdm
 
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, Manifest, build_efficientnet_lite0, food_key
+from predictions.lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
 
 from .classification_metrics import ClassificationReport, classification_report
 from .datasets import DatasetSplit
 from .feature_cache import PHOTOS_PER_CHUNK, FeatureStore, ViewRecipe, cache_views, memory_available_bytes, usable_cores, view_kinds
-from .lite_network import BLOCK_COUNT, SplitNetwork, folded_copy, unfold_into
 from .temperature import TemperatureFit, TooFewSamples, temperature_calibrate
 
 

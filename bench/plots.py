@@ -5,6 +5,7 @@ matplotlib is already a project dependency (confusion matrices); the Agg backend
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
@@ -29,8 +30,9 @@ def latency_distributions(figures: list[Figure], path: Path) -> Path | None:
     if not series:
         return None
     unique = list(dict(series).items())  # one box per distinct label (the forward pass is every figure's baseline)
-    fig, axis = plt.subplots(figsize=(9, 1.0 + 0.6 * len(unique)))
-    axis.boxplot([[value * 1000 for value in values] for _, values in unique], vert=False, tick_labels=[label for label, _ in unique])
+    labels = [textwrap.fill(label, 48) for label, _ in unique]  # long names would leave the boxes no room
+    fig, axis = plt.subplots(figsize=(11, 1.0 + 0.5 * sum(label.count("\n") + 1 for label in labels)))
+    axis.boxplot([[value * 1000 for value in values] for _, values in unique], vert=False, tick_labels=labels)
     axis.set_xlabel("milliseconds (server side; baselines in the same rounds)")
     axis.set_title("Latency distributions")
     axis.grid(axis="x", alpha=0.3)

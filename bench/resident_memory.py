@@ -27,12 +27,9 @@ def bare_model() -> float:
     """``import torch``, the bundled EfficientNet-Lite0 as it is served (batch norm folded, ``FoodClassifier``), one forward pass."""
     import torch
 
-    from predictions.inference import FoodClassifier, build_efficientnet_lite0, bundled_weights_path, imagenet_manifest, load_state_dict
+    from predictions.inference import FoodClassifier, bundled_network, imagenet_manifest
 
-    network = build_efficientnet_lite0(1000)
-    network.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
-    classifier = FoodClassifier(network, imagenet_manifest(""))
-    del network
+    classifier = FoodClassifier(bundled_network(), imagenet_manifest(""))
     classifier.forward(torch.randn(1, 3, 224, 224))
     return rss_mib()
 

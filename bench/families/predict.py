@@ -54,13 +54,11 @@ def forward_rounds(*, rounds: int) -> tuple[list[float], list[float]]:
     """Interleaved forward passes on one ready tensor: the served classifier's network, then the network as published."""
     import torch
 
-    from predictions.inference import build_efficientnet_lite0, bundled_weights_path, load_state_dict
+    from predictions.inference import bundled_network
     from predictions.serving import get_served_model
 
     classifier = get_served_model().classifier
-    published = build_efficientnet_lite0(classifier.manifest.num_classes)
-    published.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
-    published.eval()
+    published = bundled_network()
     size = classifier.manifest.input_size
     tensor = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     served, reference = [], []

@@ -24,15 +24,10 @@ def forward_rate(seconds: float) -> tuple[float, float]:
     and the CPU seconds per pass."""
     import torch
 
-    from predictions.inference import FoodClassifier, build_efficientnet_lite0, bundled_weights_path, imagenet_manifest, load_state_dict
+    from predictions.inference import FoodClassifier, bundled_network, imagenet_manifest
 
     torch.set_num_threads(1)
-    state = load_state_dict(bundled_weights_path(), expected_sha256=None)
-    classifiers = []
-    for _ in range(WORKERS):
-        network = build_efficientnet_lite0(1000)
-        network.load_state_dict(state)
-        classifiers.append(FoodClassifier(network, imagenet_manifest("")))
+    classifiers = [FoodClassifier(bundled_network(), imagenet_manifest("")) for _ in range(WORKERS)]
     tensor = torch.randn(1, 3, 224, 224)
     for classifier in classifiers:
         classifier.forward(tensor)  # warm-up

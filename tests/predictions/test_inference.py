@@ -16,9 +16,9 @@ from predictions.inference import (
     WeightsCorrupt,
     WeightsMissing,
     build_efficientnet_lite0,
+    bundled_network,
     bundled_weights_path,
     imagenet_manifest,
-    load_state_dict,
     sha256_file,
 )
 from predictions.serving import load_bundled_model
@@ -49,9 +49,7 @@ def test_coffee_photo_is_an_espresso(classifier, coffee_png):
 
 def test_the_served_network_computes_what_the_published_network_computes(classifier, coffee_png, cat_png, astronaut_png):
     """Serving runs batch norm folded into the convolutions, channels-last: the same function, up to float rounding."""
-    published = build_efficientnet_lite0(classifier.manifest.num_classes)
-    published.load_state_dict(load_state_dict(bundled_weights_path(), expected_sha256=None))
-    published.eval()
+    published = bundled_network()
     photos = [Image.open(io.BytesIO(data)).convert("RGB") for data in (coffee_png, cat_png, astronaut_png)]
     batch = torch.stack([classifier.preprocess(photo) for photo in photos])
 

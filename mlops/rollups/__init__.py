@@ -30,7 +30,7 @@ from predictions.models import Prediction
 from ..jobs import Job, job_recorded
 from ..models import WHOLE_DAY, ConfidenceDay, LatencyDay, PredictionDay, RollupState, UserDay, UserTotal
 from .counts import FINE_BINS, confidence_fine_bins, confidence_fine_bins_by_version, counts_day_build, ok_stats_by, ok_stats_total
-from .days import GRACE, STATE_NAME, Coverage, coverage, day_of, days_between, hourly_first_day, midnight
+from .days import GRACE, STATE_NAME, Coverage, coverage, day_of, days_between, has_hour_rows, hourly_first_day, midnight, window_start_days
 from .latency import latency_day_build, latency_histograms_by_day, live_latency_histogram, request_totals
 from .users import user_activity_all_time, user_activity_in_window, user_key, users_day_build
 
@@ -69,20 +69,20 @@ def rollups_refresh(*, now: datetime | None = None, rebuild: bool = False) -> di
     """
     now = now or timezone.now()
     horizon = now - GRACE
+    complete_before = day_of(horizon)
     state, _ = RollupState.objects.get_or_create(name=STATE_NAME)
     if state.refreshed_at is None or rebuild:
         first = Prediction.objects.order_by().aggregate(first=Min("created_at"))["first"]
         days = days_between(day_of(first), day_of(now)) if first else []
     else:
         days = days_between(day_of(state.refreshed_at - GRACE), day_of(now))
-    hourly_from = hourly_first_day(day_of(horizon))
+        if state.complete_before is not None:
+            # A window of the pages now starts on these older days: rebuilt with their hour rows.
+            days = sorted(set(days) | (window_start_days(complete_before) - window_start_days(state.complete_before)))
     for day in days:
         with transaction.atomic():
             RollupState.objects.select_for_update().get(pk=state.pk)
-            _day_refresh(day, hourly=day >= hourly_from)
-    for model in (PredictionDay, ConfidenceDay, LatencyDay, UserDay):
-        # Hour rows past the horizon are never read again (readers use hour rows only from hourly_first_day on).
-        model.objects.filter(day__lt=hourly_from).exclude(hour=WHOLE_DAY).delete()
+            _day_refresh(day, hourly=has_hour_rows(day, complete_before))
     added = 0
     while True:
         with transaction.atomic():
@@ -95,8 +95,12 @@ def rollups_refresh(*, now: datetime | None = None, rebuild: bool = False) -> di
     with transaction.atomic():
         state = RollupState.objects.select_for_update().get(pk=state.pk)
         state.refreshed_at = now
-        state.complete_before = day_of(horizon)
+        state.complete_before = complete_before
         state.save(update_fields=["refreshed_at", "complete_before"])
+    # Hour rows that readers of this refresh never use (``has_hour_rows``), deleted once readers have moved to it.
+    kept = window_start_days(complete_before)
+    for model in (PredictionDay, ConfidenceDay, LatencyDay, UserDay):
+        model.objects.filter(day__lt=hourly_first_day(complete_before)).exclude(hour=WHOLE_DAY).exclude(day__in=kept).delete()
     return {"days": len(days), "user_predictions_added": added, "complete_before": state.complete_before}
 
 

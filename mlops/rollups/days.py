@@ -15,9 +15,14 @@ from ..sql import Hour
 
 STATE_NAME = "predictions"
 # Days kept with hour rows, counted back from the last complete day: enough for "the last week" to start on an hour.
-# Older days have day rows only (a window starting there reads the rest of its first day live), which bounds the hour
-# rows at (HOURLY_DAYS + 1) days' worth.
 HOURLY_DAYS = 8
+# Older days where the pages' windows start (``mlops.pages.filters.DAY_CHOICES`` beyond a week: the last 30 and 90 days,
+# and the periods of 7, 30 and 90 days they are compared with, which start twice as far back) keep hour rows too, each
+# with the day after it (where that start falls from midnight until the first refresh of the new day). Other older days
+# have day rows only (a window starting there reads the rest of its first day live), which bounds the hour rows at
+# (HOURLY_DAYS + 1 + 2 * len(WINDOW_STARTS_BACK)) days' worth.
+WINDOW_STARTS_BACK = (14, 30, 60, 90, 180)
+_STARTS_BACK = frozenset(back for days in WINDOW_STARTS_BACK for back in (days - 1, days))
 # Predictions are committed within moments of their created_at; an hour is final once it ended this long before a refresh.
 GRACE = timedelta(seconds=60)
 # How long a read of rolled-up days stays cached; its key names the refresh that wrote them, so it is never stale.
@@ -68,8 +73,18 @@ class Coverage:
 
 
 def hourly_first_day(complete_before: date) -> date:
-    """The first day that has hour rows, for a refresh that completed the days before ``complete_before``."""
+    """The first of the last days, which all have hour rows, for a refresh that completed the days before ``complete_before``."""
     return complete_before - timedelta(days=HOURLY_DAYS)
+
+
+def window_start_days(complete_before: date) -> set[date]:
+    """The older days that keep hour rows because the pages' windows start there (``WINDOW_STARTS_BACK``)."""
+    return {complete_before - timedelta(days=back) for back in _STARTS_BACK}
+
+
+def has_hour_rows(day: date, complete_before: date) -> bool:
+    """Whether ``day`` has hour rows after a refresh that completed the days before ``complete_before``."""
+    return day >= hourly_first_day(complete_before) or (complete_before - day).days in _STARTS_BACK
 
 
 def _day_ceil(moment: datetime) -> datetime:
@@ -103,13 +118,12 @@ def coverage(*, start: datetime | None, end: datetime | None) -> Coverage:
         return Coverage(first_day=None, end_day=None, live=(window,))
     complete_before, refreshed_at = state["complete_before"], state["refreshed_at"]
     rolled_until = hour_floor(refreshed_at - GRACE)
-    hourly_from = hourly_first_day(complete_before)
     rolled_from = None
     if start is not None:
-        rolled_from = hour_ceil(start) if day_of(start) >= hourly_from else _day_ceil(start)
+        rolled_from = hour_ceil(start) if has_hour_rows(day_of(start), complete_before) else _day_ceil(start)
     rolled_to = rolled_until
     if end is not None:
-        rolled_to = min(rolled_until, hour_floor(end) if day_of(end) >= hourly_from else midnight(day_of(end)))
+        rolled_to = min(rolled_until, hour_floor(end) if has_hour_rows(day_of(end), complete_before) else midnight(day_of(end)))
     if rolled_from is not None and rolled_from >= rolled_to:
         return Coverage(first_day=None, end_day=None, live=(window,))
     first_day = None

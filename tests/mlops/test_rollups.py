@@ -12,7 +12,7 @@ from django.utils import timezone
 from mlops import percentiles, rollups, selectors
 from mlops.models import WHOLE_DAY, JobRun, LatencyDay, PredictionDay, RollupState, UserDay
 from mlops.rollups import rollups_refresh, rollups_refresh_job
-from mlops.rollups.days import HOURLY_DAYS, midnight
+from mlops.rollups.days import HOURLY_DAYS, STATE_NAME, has_hour_rows, midnight
 from predictions.models import Prediction
 
 from .factories import food_make, predictions_make
@@ -187,6 +187,43 @@ def test_only_the_last_days_keep_hour_rows(history):
     assert PredictionDay.objects.filter(day__lt=min(hourly_days), hour=WHOLE_DAY).exists()
 
 
+def days_back_with_hour_rows(today) -> set[int]:
+    return {(today - day).days for day in PredictionDay.objects.exclude(hour=WHOLE_DAY).values_list("day", flat=True)}
+
+
+def test_the_days_where_the_pages_windows_start_keep_hour_rows_as_the_days_go_by(history):
+    for back in range(26, 34):
+        predictions_make(2, at=history - timedelta(days=back), food=food_make("pizza"), session_key="old")
+    today = (history - timedelta(seconds=60)).date()
+    rollups_refresh(now=history)
+    assert days_back_with_hour_rows(today) - set(range(HOURLY_DAYS + 1)) == {29, 30}
+
+    # A day later the start of "the last 30 days" has moved on by a day: its new day gains hour rows, the old one loses them.
+    rollups_refresh(now=history + timedelta(days=1))
+    assert days_back_with_hour_rows(today + timedelta(days=1)) - set(range(HOURLY_DAYS + 1)) == {29, 30}
+    assert PredictionDay.objects.filter(day=today - timedelta(days=30), hour=WHOLE_DAY).exists()
+
+
+def test_the_last_30_days_read_the_whole_hours_of_their_first_day_from_the_rollups(history):
+    first_day = midnight((history - timedelta(days=30)).date())
+    window = {"start": first_day + timedelta(hours=5, minutes=30), "end": history}
+    inside = [first_day + timedelta(hours=9), first_day + timedelta(hours=20, minutes=5)]
+    for at in inside:
+        predictions_make(2, at=at, food=food_make("pizza"), session_key="first-day", latency=3.0)
+    predictions_make(1, at=first_day + timedelta(hours=2), food=food_make("soup"), session_key="before-the-window")
+    live = answers(**window)
+    rollups_refresh(now=history)
+    assert answers(**window) == live
+
+    # Gone from the table but not from the rollups: the first day's whole hours are answered by its hour rows.
+    Prediction.objects.filter(created_at__in=inside).delete()
+
+    after = answers(**window)
+    rolled = ("metrics", "predictions", "requests", "users", "latency_by_day")
+    assert {name: after[name] for name in rolled} == {name: live[name] for name in rolled}
+    assert after["confidence"]["counts"] == live["confidence"]["counts"]
+
+
 def test_each_day_is_written_in_its_own_transaction(history):
     with CaptureQueriesContext(connection) as captured:
         outcome = rollups_refresh()
@@ -281,3 +318,35 @@ def test_the_median_confidence_read_within_its_bin_is_the_median_of_the_windows_
     in_window = list(selectors.successful_predictions(**arguments).values_list("confidence", flat=True))
     assert len(in_window) >= 4
     assert median == statistics.median(in_window)
+
+
+def test_every_window_of_the_pages_and_the_period_it_is_compared_with_start_on_days_with_hour_rows():
+    from mlops.pages.filters import DAY_CHOICES
+
+    today = timezone.now().date()
+    for days in DAY_CHOICES:
+        for back in (days, 2 * days):
+            # From midnight until the first refresh of the day, the last refresh completed the days before yesterday.
+            for complete_before in (today, today - timedelta(days=1)):
+                assert has_hour_rows(today - timedelta(days=back), complete_before), (days, back, complete_before)
+    assert not has_hour_rows(today - timedelta(days=45), today)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_the_upgrade_that_keeps_hour_rows_where_windows_start_every_day_is_rebuilt_before_readers_trust_them():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("mlops", "0012_hourly_rollups_for_window_edges")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        OldState = executor.loader.project_state(before).apps.get_model("mlops", "RollupState")
+        now = timezone.now()
+        OldState.objects.update_or_create(name=STATE_NAME, defaults={"refreshed_at": now, "complete_before": now.date()})
+    finally:
+        # Forward to the latest schema, whatever happened: the tests after this one need it.
+        MigrationExecutor(connection).migrate(latest)
+
+    state = RollupState.objects.get(name=STATE_NAME)
+    assert (state.refreshed_at, state.complete_before) == (None, None)  # readers live; the next refresh rebuilds every day

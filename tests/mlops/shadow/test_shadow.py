@@ -1,5 +1,6 @@
 """Shadow mode: the challenger's answer stored beside the champion's after the response, the sweep, agreement, the gallery."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -56,6 +57,32 @@ def test_an_upload_publishes_its_shadow_task_after_commit_only_when_shadow_mode_
     assert sent == []  # nothing before the commit
     for callback in callbacks:
         callback()
+    enqueue.shadow_publishing_wait()
+    assert sent == [{"prediction_id": prediction.pk}]
+
+
+def test_the_upload_is_answered_while_its_shadow_task_waits_on_the_broker(
+    client, catalogue, coffee_png, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.NUTRILEARN_SHADOW_ENABLED = True
+    broker_answers, sent = threading.Event(), []
+
+    def send_task(name, *args, **kwargs):
+        if name == enqueue.SHADOW_TASK:
+            assert broker_answers.wait(timeout=30)
+            sent.append(kwargs["kwargs"])
+            return None
+        return original(name, *args, **kwargs)
+
+    original = enqueue.celery_app.send_task
+    monkeypatch.setattr(enqueue.celery_app, "send_task", send_task)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            prediction = upload(client, coffee_png)
+        assert sent == []  # answered (201) while the broker has not answered yet
+    finally:
+        broker_answers.set()
+    enqueue.shadow_publishing_wait()
     assert sent == [{"prediction_id": prediction.pk}]
 
 
@@ -66,6 +93,7 @@ def test_a_dead_broker_neither_fails_the_upload_nor_is_asked_again_until_the_bac
     with celery_broker("redis://127.0.0.1:9/0"):
         with django_capture_on_commit_callbacks(execute=True):
             upload(client, coffee_png)
+        enqueue.shadow_publishing_wait()
         assert enqueue.shadow_breaker.is_open()
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             upload(client, coffee_png)

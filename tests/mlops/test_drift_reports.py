@@ -14,6 +14,7 @@ from mlops.drift_reports import drift_report_compute, drift_report_scheduled, dr
 from mlops.models import DriftReport, JobRun
 from predictions.models import Prediction
 from tests.mlops.factories import food_make, prediction_row, predictions_insert
+from tests.support.migrations import migrated_back_to
 from tests.support.mlflow import mlflow_store_at
 from tests.support.network import unused_port
 
@@ -281,22 +282,13 @@ def test_the_drift_task_stores_a_scheduled_report(mlflow_down):
 
 @pytest.mark.django_db(transaction=True)
 def test_reports_stored_before_the_scheduled_column_keep_what_their_results_said():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("mlops", "0003_monitoring_rollups")]
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
-    executor.migrate(before)
-    try:
-        OldReport = executor.loader.project_state(before).apps.get_model("mlops", "DriftReport")
+    # 0004 fills the column on the way forward.
+    with migrated_back_to("mlops", "0003_monitoring_rollups") as apps:
+        OldReport = apps.get_model("mlops", "DriftReport")
         windows = {"baseline_start": NOW, "baseline_end": NOW, "recent_start": NOW, "recent_end": NOW}
         periodic = OldReport.objects.create(**windows, results={"scheduled": True}).pk
         on_demand = OldReport.objects.create(**windows, results={"scheduled": False}).pk
         older = OldReport.objects.create(**windows, results={}).pk
-    finally:
-        # Forward to the latest schema (0004 fills the column), whatever happened: the tests after this one need it.
-        MigrationExecutor(connection).migrate(latest)
 
     flags = dict(DriftReport.objects.values_list("pk", "scheduled"))
     assert flags == {periodic: True, on_demand: False, older: False}

@@ -14,6 +14,7 @@ from mlops.models import WHOLE_DAY, JobRun, LatencyDay, PredictionDay, RollupSta
 from mlops.rollups import rollups_refresh, rollups_refresh_job
 from mlops.rollups.days import HOURLY_DAYS, STATE_NAME, has_hour_rows, midnight
 from predictions.models import Prediction
+from tests.support.migrations import migrated_back_to
 
 from .factories import food_make, predictions_make
 
@@ -334,19 +335,11 @@ def test_every_window_of_the_pages_and_the_period_it_is_compared_with_start_on_d
 
 @pytest.mark.django_db(transaction=True)
 def test_after_the_upgrade_that_keeps_hour_rows_where_windows_start_every_day_is_rebuilt_before_readers_trust_them():
-    from django.db.migrations.executor import MigrationExecutor
-
-    before = [("mlops", "0012_hourly_rollups_for_window_edges")]
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
-    executor.migrate(before)
-    try:
-        OldState = executor.loader.project_state(before).apps.get_model("mlops", "RollupState")
+    with migrated_back_to("mlops", "0012_hourly_rollups_for_window_edges") as apps:
         now = timezone.now()
-        OldState.objects.update_or_create(name=STATE_NAME, defaults={"refreshed_at": now, "complete_before": now.date()})
-    finally:
-        # Forward to the latest schema, whatever happened: the tests after this one need it.
-        MigrationExecutor(connection).migrate(latest)
+        apps.get_model("mlops", "RollupState").objects.update_or_create(
+            name=STATE_NAME, defaults={"refreshed_at": now, "complete_before": now.date()}
+        )
 
     state = RollupState.objects.get(name=STATE_NAME)
     assert (state.refreshed_at, state.complete_before) == (None, None)  # readers live; the next refresh rebuilds every day

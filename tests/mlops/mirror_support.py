@@ -48,8 +48,10 @@ def filesystem_broker_options(var_dir: Path) -> dict:
 
 def _switch_broker(app, url: str, options: dict) -> None:
     app.pool.force_close_all()
-    app.conf.broker_url = url
-    app.conf.broker_transport_options = options
+    # The app reads its configuration from Django settings under the CELERY namespace, and there a key set by
+    # its plain name (broker_url) does not override the namespaced one: set the names the settings use.
+    app.conf.CELERY_BROKER_URL = url
+    app.conf.CELERY_BROKER_TRANSPORT_OPTIONS = options
     # Celery caches its connection and producer pools on first use, and kombu keeps producer
     # pools per broker URL process-wide: a closed one would be handed out again for the same URL.
     app._pool = None

@@ -85,9 +85,9 @@ def alert_settings(settings):
 def deliveries_in_process():
     """Queued tasks run at once in this process, their retries too (without the backoff wait)."""
     previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True  # the settings' name: under the CELERY namespace the plain name does not override it
     yield
-    app.conf.task_always_eager = previous
+    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 def queued_tasks(queue: str = "celery") -> list[tuple[str, dict]]:

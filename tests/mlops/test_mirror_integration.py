@@ -125,6 +125,35 @@ def test_uploads_while_redis_is_down_are_mirrored_once_it_is_back(
     assert max(upload_seconds) < 2  # inference plus a failed or skipped publish; generous against a busy machine
 
 
+def test_a_worker_holding_a_delayed_mirror_task_when_redis_goes_down_reconnects_and_mirrors_once_it_is_back(
+    transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers
+):
+    """An upload's mirror task waits out its countdown in the worker, unacknowledged, while the worker keeps polling Redis.
+
+    Losing the broker then must make the worker reconnect, not exit (the worker's clean-up of the lost connection
+    tried to hand the held message back to the Redis that had gone, and crashed the worker).
+    """
+    predictions_make(5, mirrored=False)
+    # The long countdown holds the task in the worker for the whole test; the short expiry of its "waiting" mark
+    # lets the sweeper publish again soon after Redis is back (the held message went with the Redis that stopped).
+    worker = start_worker(tmp_path, broker, mlflow_sqlite_uri, NUTRILEARN_MIRROR_SCHEDULE_TTL_SECONDS="5")
+    workers.append(worker)
+    assert mirror.mirror_enqueue(countdown=600) is True
+    wait_for(lambda: "mirror_pending_predictions" in worker.output(), timeout=30, what="the delayed task received", logs=workers)
+
+    broker.stop()
+    wait_for(lambda: "Connection to broker lost" in worker.output(), timeout=30, what="the worker noticing the broker gone", logs=workers)
+    broker.start()
+    wait_for(
+        lambda: all_mirrored() or not worker.running,
+        timeout=90,
+        what="the predictions mirrored by the sweeper once Redis is back",
+        logs=workers,
+    )
+    assert worker.running, worker.output()[-4000:]
+    assert steps_in_mlflow(mlflow_sqlite_uri) == ok_ids()
+
+
 def test_predictions_made_while_mlflow_is_unreachable_show_the_error_and_are_mirrored_once_it_is_back(
     transactional_db, tmp_path, broker, mlflow_sqlite_uri, workers
 ):

@@ -85,3 +85,30 @@ def pytest_sessionfinish(session):
     if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         for suffix in ("-wal", "-shm"):
             Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+# Fixtures through which a test reaches the database (pytest-django refuses database access to any other test).
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"})
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that reach the database (bin/test's second pass, on PostgreSQL)",
+    )
+
+
+def reaches_the_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(config, items):
+    """With --database-tests-only, leave out the tests that never reach the database: the first pass ran them."""
+    if not config.getoption("--database-tests-only"):
+        return
+    kept = [item for item in items if reaches_the_database(item)]
+    left = [item for item in items if not reaches_the_database(item)]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept

@@ -107,8 +107,9 @@ def pytest_collection_modifyitems(config, items):
     """With --database-tests-only, leave out the tests that never reach the database: the first pass ran them."""
     if not config.getoption("--database-tests-only"):
         return
-    kept = [item for item in items if reaches_the_database(item)]
-    left = [item for item in items if not reaches_the_database(item)]
+    kept, left = [], []
+    for item in items:
+        (kept if reaches_the_database(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
